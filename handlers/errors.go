@@ -1,0 +1,116 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/tidings/tidings/store"
+)
+
+// Error is an error the API answers as JSON. Code is stable and
+// snake_case; Message is a sentence for a human.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// statusOf maps error codes to HTTP statuses.
+var statusOf = map[string]int{
+	"invalid_request":        http.StatusBadRequest,
+	"invalid_json":           http.StatusBadRequest,
+	"invalid_topic":          http.StatusBadRequest,
+	"invalid_type":           http.StatusBadRequest,
+	"invalid_key":            http.StatusBadRequest,
+	"invalid_cursor":         http.StatusBadRequest,
+	"invalid_limit":          http.StatusBadRequest,
+	"invalid_timeout":        http.StatusBadRequest,
+	"invalid_data":           http.StatusBadRequest,
+	"unauthorized":           http.StatusUnauthorized,
+	"forbidden":              http.StatusForbidden,
+	"not_found":              http.StatusNotFound,
+	"method_not_allowed":     http.StatusMethodNotAllowed,
+	"too_large":              http.StatusRequestEntityTooLarge,
+	"unsupported_media_type": http.StatusUnsupportedMediaType,
+	"too_many_requests":      http.StatusTooManyRequests,
+	"too_many_subscribers":   http.StatusTooManyRequests,
+	"shutting_down":          http.StatusServiceUnavailable,
+	"storage_unavailable":    http.StatusServiceUnavailable,
+	"storage_full":           http.StatusServiceUnavailable,
+	"internal_error":         http.StatusInternalServerError,
+}
+
+var (
+	errShuttingDown = errorf("shutting_down", "The server is shutting down; retry shortly.")
+	errUnavailable  = errorf("storage_unavailable", "The event store is unavailable; retry shortly.")
+	errFull         = errorf("storage_full", "The event store is full; retry later.")
+	errInternal     = errorf("internal_error", "Something went wrong on the server.")
+)
+
+// apiError turns any error into the *Error the client sees. Internal causes
+// are logged, never shown.
+func (s *Server) apiError(r *http.Request, err error) *Error {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, store.ErrClosed):
+		return errShuttingDown
+	case errors.Is(err, store.ErrFull):
+		s.log.Error("storage full", "path", r.URL.Path, "err", err)
+		return errFull
+	case errors.Is(err, store.ErrUnavailable):
+		s.log.Error("storage unavailable", "path", r.URL.Path, "err", err)
+		return errUnavailable
+	default:
+		s.log.Error("internal error", "path", r.URL.Path, "err", err)
+		return errInternal
+	}
+}
+
+// writeError answers err as {"error":{"code","message"}} with its status.
+// A request whose client is gone gets nothing.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return
+	}
+	e := s.apiError(r, err)
+	status, ok := statusOf[e.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	body := make([]byte, 0, 96+len(e.Message))
+	body = append(body, `{"error":{"code":`...)
+	body = strconv.AppendQuote(body, e.Code)
+	body = append(body, `,"message":`...)
+	body = appendJSONString(body, e.Message)
+	body = append(body, "}}\n"...)
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	return append(b, q...)
+}

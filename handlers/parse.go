@@ -1,0 +1,152 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// MaxTopics is the largest number of topics one subscription may name.
+const MaxTopics = 64
+
+// validTopic reports whether s matches ^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$.
+func validTopic(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_':
+		case (c == '.' || c == ':' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validType reports whether s matches ^[A-Za-z0-9_.:-]{1,64}$.
+func validType(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '.', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// reservedType reports whether t is kept for the server's control blocks.
+func reservedType(t string) bool {
+	return len(t) >= len("tidings.") && strings.EqualFold(t[:len("tidings.")], "tidings.")
+}
+
+// checkType validates a publish's type, returning the default for "".
+func checkType(t string) (string, *Error) {
+	if t == "" {
+		return "message", nil
+	}
+	if !validType(t) {
+		return "", errorf("invalid_type", "An event type is 1 to 64 of the characters A-Z a-z 0-9 _ . : -.")
+	}
+	if reservedType(t) {
+		return "", errorf("invalid_type", "Event types beginning with \"tidings.\" are reserved for the server.")
+	}
+	return t, nil
+}
+
+// checkKey validates an idempotency key: 1..256 bytes of printable ASCII.
+func checkKey(k string) *Error {
+	if len(k) > 256 {
+		return errorf("invalid_key", "An idempotency key is at most 256 characters.")
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return errorf("invalid_key", "An idempotency key holds printable ASCII characters only.")
+		}
+	}
+	return nil
+}
+
+func topicError(t string) *Error {
+	return errorf("invalid_topic", "%s is not a valid topic: a topic is 1 to 128 of the characters A-Z a-z 0-9 _ . : - and starts with a letter, digit or underscore.", strconv.QuoteToASCII(truncate(t, 140)))
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// parseTopics splits a comma-separated list of 1..MaxTopics valid topics,
+// dropping repeats.
+func parseTopics(s string) ([]string, *Error) {
+	if s == "" {
+		return nil, errorf("invalid_topic", "Name at least one topic.")
+	}
+	n := strings.Count(s, ",") + 1
+	if n > MaxTopics {
+		return nil, errorf("invalid_topic", "A subscription names at most %d topics; this one names %d.", MaxTopics, n)
+	}
+	topics := make([]string, 0, n)
+	for t := range strings.SplitSeq(s, ",") {
+		if !validTopic(t) {
+			return nil, topicError(t)
+		}
+		if !contains(topics, t) {
+			topics = append(topics, t)
+		}
+	}
+	return topics, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// parseID parses a cursor: a decimal int64 ≥ 0, digits only.
+func parseID(s string) (int64, bool) {
+	if s == "" || len(s) > 19 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// parseCursor reads the starting cursor from Last-Event-ID, then the
+// cursor query parameter, then lastEventId. fromNow is true when none is
+// given.
+func parseCursor(r *http.Request) (cursor int64, fromNow bool, err *Error) {
+	var v, from string
+	if h := r.Header.Get("Last-Event-ID"); h != "" {
+		v, from = h, "The Last-Event-ID header"
+	} else if q := r.URL.Query(); q.Has("cursor") {
+		v, from = q.Get("cursor"), "The cursor parameter"
+	} else if q.Has("lastEventId") {
+		v, from = q.Get("lastEventId"), "The lastEventId parameter"
+	} else {
+		return 0, true, nil
+	}
+	n, ok := parseID(strings.TrimSpace(v))
+	if !ok {
+		return 0, false, errorf("invalid_cursor", "%s must be an event id: a whole number from 0 to 9223372036854775807.", from)
+	}
+	return n, false, nil
+}

@@ -1,0 +1,122 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/tidings/tidings/stream"
+)
+
+// poll handles GET /v1/topics/{topics}/poll: it answers at once when events
+// after the cursor exist or the cursor must be reset, and otherwise waits
+// for the next commit or the timeout.
+func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	req, perr := parseSubscribe(r, ps)
+	if perr != nil {
+		s.writeError(w, r, perr)
+		return
+	}
+	q := r.URL.Query()
+	timeout := min(25*time.Second, s.cfg.PollMaxTimeout)
+	if q.Has("timeout") {
+		secs, err := strconv.ParseFloat(q.Get("timeout"), 64)
+		if err != nil || secs < 0 || secs != secs {
+			s.writeError(w, r, errorf("invalid_timeout", "timeout is a number of seconds from 0 to %g.", s.cfg.PollMaxTimeout.Seconds()))
+			return
+		}
+		timeout = min(s.cfg.PollMaxTimeout, time.Duration(min(secs, 1e6)*float64(time.Second)))
+	}
+	limit := 100
+	if q.Has("limit") {
+		n, err := strconv.Atoi(q.Get("limit"))
+		if err != nil || n < 1 || n > 1000 {
+			s.writeError(w, r, errorf("invalid_limit", "limit is a whole number from 1 to 1000."))
+			return
+		}
+		limit = n
+	}
+
+	sub, err := s.hub.Subscribe(req.topics)
+	if err != nil {
+		if errors.Is(err, stream.ErrStopped) {
+			s.writeError(w, r, errShuttingDown)
+		} else {
+			s.writeError(w, r, errorf("too_many_subscribers", "The server has as many subscribers as it allows; retry shortly."))
+		}
+		return
+	}
+	defer sub.Close()
+
+	cursor := req.cursor
+	if req.fromNow {
+		cursor = s.hub.Head()
+	}
+	ctx := r.Context()
+	batch, err := s.hub.Read(ctx, req.topics, cursor, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if len(batch.Events) == 0 && batch.Reset == "" && timeout > 0 {
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+	wait:
+		for {
+			select {
+			case <-sub.C:
+				next, err := s.hub.Read(ctx, req.topics, batch.Cursor, limit)
+				if err != nil {
+					s.writeError(w, r, err)
+					return
+				}
+				if len(next.Events) > 0 {
+					batch = next
+					break wait
+				}
+				batch.Cursor = next.Cursor
+			case <-timer.C:
+				break wait
+			case <-s.hub.Stopped():
+				break wait
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	writeJSON(w, http.StatusOK, appendPollAnswer(nil, batch))
+}
+
+// appendPollAnswer encodes {"events":[...],"cursor":N,"more":b,"reset":b}
+// from the events' pre-encoded JSON.
+func appendPollAnswer(b []byte, batch stream.Batch) []byte {
+	n := 64
+	for _, e := range batch.Events {
+		n += len(e.JSON) + 1
+	}
+	if b == nil {
+		b = make([]byte, 0, n)
+	}
+	b = append(b, `{"events":[`...)
+	for i, e := range batch.Events {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e.JSON...)
+	}
+	b = append(b, `],"cursor":`...)
+	b = strconv.AppendInt(b, batch.Cursor, 10)
+	b = append(b, `,"more":`...)
+	b = strconv.AppendBool(b, batch.More)
+	b = append(b, `,"reset":`...)
+	b = strconv.AppendBool(b, batch.Reset != "")
+	if batch.Reset != "" {
+		b = append(b, `,"reset_reason":`...)
+		b = strconv.AppendQuote(b, batch.Reset)
+	}
+	return append(b, "}\n"...)
+}

@@ -1,0 +1,221 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/tidings/tidings/store"
+	"github.com/tidings/tidings/stream"
+)
+
+type publishBody struct {
+	Topic string          `json:"topic"`
+	Data  json.RawMessage `json:"data"`
+	Type  string          `json:"type"`
+	Key   string          `json:"key"`
+}
+
+type batchBody struct {
+	Events []publishBody `json:"events"`
+}
+
+// publish handles POST /v1/topics/{topic}/events.
+func (s *Server) publish(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	topic := ps.ByName("topics")
+	if !validTopic(topic) {
+		s.writeError(w, r, topicError(topic))
+		return
+	}
+	var body struct {
+		Data json.RawMessage `json:"data"`
+		Type string          `json:"type"`
+		Key  string          `json:"key"`
+	}
+	if err := s.decodeBody(w, r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	key := body.Key
+	if key == "" {
+		key = r.Header.Get("Idempotency-Key")
+	}
+	in, err := s.checkInput("", publishBody{Topic: topic, Data: body.Data, Type: body.Type, Key: key})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, aerr := s.store.Append(r.Context(), []store.Input{in})
+	if aerr != nil {
+		s.writeError(w, r, aerr)
+		return
+	}
+	status := http.StatusCreated
+	if res[0].Duplicate {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, append(appendResult(nil, res[0]), '\n'))
+}
+
+// publishBatch handles POST /v1/events: 1..1000 events, all or none.
+func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var body batchBody
+	if err := s.decodeBody(w, r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if len(body.Events) == 0 || len(body.Events) > store.MaxBatch {
+		s.writeError(w, r, errorf("invalid_request", "A batch holds 1 to %d events in \"events\"; this one holds %d.", store.MaxBatch, len(body.Events)))
+		return
+	}
+	inputs := make([]store.Input, len(body.Events))
+	for i, e := range body.Events {
+		if !validTopic(e.Topic) {
+			err := topicError(e.Topic)
+			err.Message = "events[" + strconv.Itoa(i) + "].topic: " + err.Message
+			s.writeError(w, r, err)
+			return
+		}
+		in, err := s.checkInput("events["+strconv.Itoa(i)+"].", e)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		inputs[i] = in
+	}
+	res, err := s.store.Append(r.Context(), inputs)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	out := append(make([]byte, 0, 96*len(res)), `{"events":[`...)
+	for i, rs := range res {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendResult(out, rs)
+		if !rs.Duplicate {
+			status = http.StatusCreated
+		}
+	}
+	out = append(out, "]}\n"...)
+	writeJSON(w, status, out)
+}
+
+// appendResult encodes a stored event without its data.
+func appendResult(b []byte, r store.Result) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, r.Event.ID, 10)
+	b = append(b, `,"topic":`...)
+	b = strconv.AppendQuote(b, r.Event.Topic)
+	b = append(b, `,"type":`...)
+	b = strconv.AppendQuote(b, r.Event.Type)
+	b = append(b, `,"time":"`...)
+	b = r.Event.Time.UTC().AppendFormat(b, stream.TimeFormat)
+	b = append(b, '"')
+	if r.Duplicate {
+		b = append(b, `,"duplicate":true`...)
+	}
+	return append(b, '}')
+}
+
+// checkInput validates one event and compacts its data.
+func (s *Server) checkInput(field string, e publishBody) (store.Input, *Error) {
+	typ, err := checkType(e.Type)
+	if err != nil {
+		err.Message = field + "type: " + err.Message
+		return store.Input{}, err
+	}
+	if err := checkKey(e.Key); err != nil {
+		err.Message = field + "key: " + err.Message
+		return store.Input{}, err
+	}
+	if e.Data == nil {
+		return store.Input{}, errorf("invalid_data", "%sdata is required (write null explicitly for no data).", field)
+	}
+	if !utf8.Valid(e.Data) {
+		return store.Input{}, errorf("invalid_data", "%sdata must be valid UTF-8.", field)
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(e.Data))
+	if err := json.Compact(&buf, e.Data); err != nil {
+		return store.Input{}, errorf("invalid_data", "%sdata is not valid JSON.", field)
+	}
+	if buf.Len() > s.cfg.MaxEventBytes {
+		return store.Input{}, errorf("too_large", "%sdata is %d bytes encoded; the limit is %d.", field, buf.Len(), s.cfg.MaxEventBytes)
+	}
+	return store.Input{Topic: e.Topic, Type: typ, Key: e.Key, Data: buf.Bytes()}, nil
+}
+
+// decodeBody reads one JSON object, within the size limit and with no
+// unknown fields, into v.
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) *Error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+			return errorf("unsupported_media_type", "Send the body as application/json.")
+		}
+	}
+	if r.ContentLength > s.cfg.MaxRequestBytes {
+		return errorf("too_large", "The request body is %d bytes; the limit is %d.", r.ContentLength, s.cfg.MaxRequestBytes)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxRequestBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errorf("too_large", "The request body is over the limit of %d bytes.", s.cfg.MaxRequestBytes)
+		}
+		return errorf("invalid_request", "The request body could not be read.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errorf("invalid_json", "The body must hold exactly one JSON object.")
+	}
+	return nil
+}
+
+func jsonError(err error) *Error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return errorf("invalid_json", "The body is empty; send a JSON object.")
+	case errors.As(err, &syn):
+		return errorf("invalid_json", "The body is not valid JSON (at byte %d).", syn.Offset)
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return errorf("invalid_json", "The body must be a JSON object.")
+		}
+		return errorf("invalid_json", "Field %q must be a JSON %s.", typ.Field, jsonKind(typ.Type.Kind().String()))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return errorf("invalid_json", "The body has an unknown field %s.", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	default:
+		return errorf("invalid_json", "The body is not valid JSON.")
+	}
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "string"
+	case "slice":
+		return "array"
+	case "struct":
+		return "object"
+	default:
+		return "value of another kind"
+	}
+}

@@ -1,0 +1,170 @@
+// Package handlers is tidings' HTTP API: publishing, bounded SSE,
+// long-poll, health, and the JSON errors of every failure.
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/tidings/tidings/store"
+	"github.com/tidings/tidings/stream"
+)
+
+// Appender commits events; a nil error promises they are durable.
+type Appender interface {
+	Append(ctx context.Context, inputs []store.Input) ([]store.Result, error)
+	Ping(ctx context.Context) error
+}
+
+// Hub is where subscriptions read and wait.
+type Hub interface {
+	Subscribe(topics []string) (*stream.Subscription, error)
+	Read(ctx context.Context, topics []string, cursor int64, limit int) (stream.Batch, error)
+	Head() int64
+	Stopped() <-chan struct{}
+}
+
+// Config holds the HTTP settings. Zero durations and sizes take the
+// defaults of SPEC.md.
+type Config struct {
+	SSEMaxDuration  time.Duration
+	SSERetry        time.Duration
+	Heartbeat       time.Duration
+	WriteTimeout    time.Duration
+	PollMaxTimeout  time.Duration
+	MaxEventBytes   int
+	MaxRequestBytes int64
+	// CORSOrigins are the allowed browser origins; "*" allows any.
+	CORSOrigins []string
+	Logger      *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.SSEMaxDuration, 50*time.Second)
+	def(&c.SSERetry, time.Second)
+	def(&c.Heartbeat, 15*time.Second)
+	def(&c.WriteTimeout, 10*time.Second)
+	def(&c.PollMaxTimeout, 50*time.Second)
+	if c.MaxEventBytes <= 0 {
+		c.MaxEventBytes = 65536
+	}
+	if c.MaxRequestBytes <= 0 {
+		c.MaxRequestBytes = 1 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Server serves the API.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	store  Appender
+	hub    Hub
+	router *httprouter.Router
+}
+
+// New returns the API handler.
+func New(cfg Config, st Appender, hub Hub) *Server {
+	cfg.setDefaults()
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, hub: hub}
+	r := httprouter.New()
+	r.POST("/v1/topics/:topics/events", s.publish)
+	r.POST("/v1/events", s.publishBatch)
+	r.GET("/v1/topics/:topics/sse", s.sse)
+	r.GET("/v1/topics/:topics/poll", s.poll)
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errorf("not_found", "There is no route %s %s.", r.Method, truncate(r.URL.Path, 200)))
+	})
+	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errorf("method_not_allowed", "%s is not allowed on %s; use %s.", r.Method, truncate(r.URL.Path, 200), w.Header().Get("Allow")))
+	})
+	r.PanicHandler = func(w http.ResponseWriter, r *http.Request, v any) {
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		s.log.Error("panic serving request", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		s.writeError(w, r, errInternal)
+	}
+	s.router = r
+	return s
+}
+
+// Handle adds a route, for what main wires beside the API (metrics).
+func (s *Server) Handle(method, path string, h http.Handler) {
+	s.router.Handler(method, path, h)
+}
+
+// ServeHTTP answers CORS and hands the request to the router.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if origin := r.Header.Get("Origin"); origin != "" {
+		allowed := s.allowOrigin(w, origin)
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			if !allowed {
+				s.writeError(w, r, errorf("forbidden", "Origin %s is not allowed.", strings.ReplaceAll(truncate(origin, 200), "\n", "")))
+				return
+			}
+			h := w.Header()
+			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, Last-Event-ID")
+			h.Set("Access-Control-Max-Age", "86400")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	s.router.ServeHTTP(w, r)
+}
+
+// allowOrigin sets the CORS response headers when origin may read answers.
+func (s *Server) allowOrigin(w http.ResponseWriter, origin string) bool {
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	for _, o := range s.cfg.CORSOrigins {
+		if o == "*" {
+			h.Set("Access-Control-Allow-Origin", "*")
+			return true
+		}
+		if strings.EqualFold(o, origin) {
+			h.Set("Access-Control-Allow-Origin", origin)
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`+"\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	select {
+	case <-s.hub.Stopped():
+		s.writeError(w, r, errShuttingDown)
+		return
+	default:
+	}
+	writeJSON(w, http.StatusOK, []byte(`{"status":"ready"}`+"\n"))
+}

@@ -1,0 +1,201 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/tidings/tidings/stream"
+)
+
+// sseReadLimit bounds the events written between two flushes.
+const sseReadLimit = 512
+
+// subscribeRequest is what both transports parse.
+type subscribeRequest struct {
+	topics  []string
+	cursor  int64
+	fromNow bool
+}
+
+func parseSubscribe(r *http.Request, ps httprouter.Params) (subscribeRequest, *Error) {
+	topics, err := parseTopics(ps.ByName("topics"))
+	if err != nil {
+		return subscribeRequest{}, err
+	}
+	cursor, fromNow, err := parseCursor(r)
+	if err != nil {
+		return subscribeRequest{}, err
+	}
+	return subscribeRequest{topics: topics, cursor: cursor, fromNow: fromNow}, nil
+}
+
+// sse handles GET /v1/topics/{topics}/sse: a bounded event stream that
+// always starts with a cursor (or reset) block and ends with a final cursor
+// block, so the client always leaves with a cursor.
+func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	req, perr := parseSubscribe(r, ps)
+	if perr != nil {
+		s.writeError(w, r, perr)
+		return
+	}
+	maxDur := s.cfg.SSEMaxDuration
+	if v := r.URL.Query().Get("max_duration"); v != "" {
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || secs <= 0 || secs > 1e6 {
+			s.writeError(w, r, errorf("invalid_request", "max_duration is a positive number of seconds."))
+			return
+		}
+		maxDur = min(maxDur, time.Duration(secs*float64(time.Second)))
+	}
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("X-Content-Type-Options", "nosniff")
+	out := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
+
+	sub, err := s.hub.Subscribe(req.topics)
+	if err != nil {
+		end := stream.EndOverloaded
+		if errors.Is(err, stream.ErrStopped) {
+			end = stream.EndShuttingDown
+		}
+		s.sseRefuse(r, out, req, end)
+		return
+	}
+	defer sub.Close()
+
+	cursor := req.cursor
+	if req.fromNow {
+		cursor = s.hub.Head()
+	}
+	batch, err := s.hub.Read(r.Context(), req.topics, cursor, sseReadLimit)
+	if err != nil {
+		s.apiError(r, err) // logs the cause
+		s.sseRefuse(r, out, req, stream.EndOverloaded)
+		return
+	}
+	out.write(stream.Retry(s.cfg.SSERetry.Milliseconds()))
+	if batch.Reset != "" {
+		out.write(stream.ResetBlock(batch.Reset, batch.ResetCursor))
+	} else {
+		out.write(stream.CursorBlock(cursor, ""))
+	}
+
+	maxTimer := time.NewTimer(maxDur)
+	defer maxTimer.Stop()
+	heartbeat := time.NewTicker(s.cfg.Heartbeat)
+	defer heartbeat.Stop()
+	ctx := r.Context()
+	for {
+		for _, e := range batch.Events {
+			out.write(e.Frame)
+		}
+		cursor = batch.Cursor
+		if out.flush() != nil {
+			return // cut off: the client resumes from the last id it got
+		}
+		if batch.More {
+			select {
+			case <-maxTimer.C:
+				out.end(cursor, stream.EndMaxDuration)
+				return
+			case <-s.hub.Stopped():
+				out.end(cursor, stream.EndShuttingDown)
+				return
+			case <-ctx.Done():
+				return
+			default:
+			}
+		} else {
+		wait:
+			for {
+				select {
+				case <-sub.C:
+					break wait
+				case <-heartbeat.C:
+					out.write(stream.Ping)
+					if out.flush() != nil {
+						return
+					}
+				case <-maxTimer.C:
+					out.end(cursor, stream.EndMaxDuration)
+					return
+				case <-s.hub.Stopped():
+					out.end(cursor, stream.EndShuttingDown)
+					return
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+		if batch, err = s.hub.Read(ctx, req.topics, cursor, sseReadLimit); err != nil {
+			if ctx.Err() == nil {
+				s.apiError(r, err)
+				out.end(cursor, stream.EndOverloaded)
+			}
+			return
+		}
+	}
+}
+
+// sseRefuse answers a stream that cannot be served now with 200, a longer
+// retry hint and only a final block carrying the request's cursor, because
+// an EventSource gives up for good on any other status.
+func (s *Server) sseRefuse(r *http.Request, out *sseWriter, req subscribeRequest, end string) {
+	cursor := req.cursor
+	if req.fromNow {
+		cursor = s.hub.Head()
+	}
+	retry := max(5*s.cfg.SSERetry, 5*time.Second)
+	out.write(stream.Retry(retry.Milliseconds()))
+	if batch, err := s.hub.Read(r.Context(), req.topics, cursor, 1); err == nil && batch.Reset != "" {
+		out.write(stream.ResetBlock(batch.Reset, batch.ResetCursor))
+		cursor = batch.ResetCursor
+	}
+	out.end(cursor, end)
+}
+
+// sseWriter writes blocks with a deadline on every flush, so a client
+// that cannot take them is cut off instead of holding memory.
+type sseWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	armed   bool
+	err     error
+}
+
+func (o *sseWriter) write(b []byte) {
+	if o.err != nil {
+		return
+	}
+	if !o.armed {
+		// Writes may reach the socket before flush once the buffer fills.
+		o.rc.SetWriteDeadline(time.Now().Add(o.timeout))
+		o.armed = true
+	}
+	_, o.err = o.w.Write(b)
+}
+
+func (o *sseWriter) flush() error {
+	if o.err == nil {
+		if !o.armed {
+			o.rc.SetWriteDeadline(time.Now().Add(o.timeout))
+		}
+		o.err = o.rc.Flush()
+	}
+	o.armed = false
+	return o.err
+}
+
+// end writes the final cursor block.
+func (o *sseWriter) end(cursor int64, reason string) {
+	o.write(stream.CursorBlock(cursor, reason))
+	o.flush()
+}

@@ -1,0 +1,166 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Reasons a cursor cannot be honoured.
+const (
+	ResetExpired = "cursor_expired" // events after the cursor were pruned
+	ResetAhead   = "cursor_ahead"   // the cursor is past the head
+)
+
+// Page is the answer to ReadAfter.
+type Page struct {
+	Events []Event
+	// Cursor is where the next read starts: the last event's id when More,
+	// otherwise the head of the snapshot (never below the cursor read from,
+	// after any reset).
+	Cursor int64
+	More   bool
+	// Reset is "" or one of the Reset* reasons; then ResetCursor is the
+	// cursor the subscription continues from.
+	Reset       string
+	ResetCursor int64
+	Head        int64
+}
+
+// ReadAfter returns up to limit events of topics with id > cursor in id
+// order, all from one snapshot, together with the reset decision for
+// cursor. Cursor 0 means everything retained and never resets.
+func (s *Store) ReadAfter(ctx context.Context, topics []string, cursor int64, limit int) (Page, error) {
+	p, err := s.readAfter(ctx, topics, cursor, limit)
+	if err != nil {
+		return Page{}, classify(fmt.Errorf("read events: %w", err))
+	}
+	return p, nil
+}
+
+func (s *Store) readAfter(ctx context.Context, topics []string, cursor int64, limit int) (Page, error) {
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return Page{}, err
+	}
+	defer tx.Rollback()
+
+	var p Page
+	if p.Head, err = readSeq(ctx, tx); err != nil {
+		return p, err
+	}
+	if cursor > p.Head {
+		p.Reset, p.ResetCursor = ResetAhead, p.Head
+		cursor = p.Head
+	} else if cursor > 0 {
+		pruned, err := prunedMax(ctx, tx, topics)
+		if err != nil {
+			return p, err
+		}
+		if pruned > cursor {
+			first, err := firstAfter(ctx, tx, topics, cursor)
+			if err != nil {
+				return p, err
+			}
+			n := p.Head
+			if first > 0 {
+				n = first - 1
+			}
+			// The refused cursor only ever moves forward.
+			p.Reset, p.ResetCursor = ResetExpired, max(n, cursor)
+			cursor = p.ResetCursor
+		}
+	}
+
+	events, err := readTopics(ctx, tx, topics, cursor, limit+1)
+	if err != nil {
+		return p, err
+	}
+	if len(events) > limit {
+		p.Events, p.More = events[:limit], true
+		p.Cursor = events[limit-1].ID
+	} else {
+		p.Events = events
+		p.Cursor = max(p.Head, cursor)
+	}
+	return p, nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+func topicArgs(topics []string, extra ...any) []any {
+	args := make([]any, 0, len(topics)+len(extra))
+	for _, t := range topics {
+		args = append(args, t)
+	}
+	return append(args, extra...)
+}
+
+type txQuerier interface {
+	querier
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func prunedMax(ctx context.Context, q txQuerier, topics []string) (int64, error) {
+	var pruned sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT max(pruned_id) FROM topics WHERE topic IN (`+placeholders(len(topics))+`)`, topicArgs(topics)...).Scan(&pruned)
+	return pruned.Int64, err
+}
+
+// firstAfter returns the smallest retained id above cursor among topics, or 0.
+func firstAfter(ctx context.Context, q txQuerier, topics []string, cursor int64) (int64, error) {
+	var first int64
+	for _, t := range topics {
+		var id sql.NullInt64
+		if err := q.QueryRowContext(ctx, `SELECT min(id) FROM events WHERE topic = ? AND id > ?`, t, cursor).Scan(&id); err != nil {
+			return 0, err
+		}
+		if id.Valid && (first == 0 || id.Int64 < first) {
+			first = id.Int64
+		}
+	}
+	return first, nil
+}
+
+// readTopics reads up to limit events per topic from the (topic, id) index
+// and merges them, so the cost depends on limit and the number of topics,
+// never on the size of the log.
+func readTopics(ctx context.Context, q txQuerier, topics []string, cursor int64, limit int) ([]Event, error) {
+	var out []Event
+	for _, t := range topics {
+		rows, err := q.QueryContext(ctx, `SELECT id, type, data, time FROM events WHERE topic = ? AND id > ? ORDER BY id LIMIT ?`, t, cursor, limit)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			ev := Event{Topic: t}
+			var data []byte
+			var ms int64
+			if err := rows.Scan(&ev.ID, &ev.Type, &data, &ms); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			ev.Data = data
+			ev.Time = time.UnixMilli(ms).UTC()
+			out = append(out, ev)
+		}
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		rows.Close()
+	}
+	if len(topics) > 1 {
+		slices.SortFunc(out, func(a, b Event) int { return cmp.Compare(a.ID, b.ID) })
+	}
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}

@@ -1,0 +1,514 @@
+// Package store is tidings' durable event log in embedded SQLite.
+//
+// One goroutine owns the write connection. Publishers queue their events with
+// Append; the writer takes everything queued, commits it in one transaction
+// (group commit), and only then answers each publisher and calls OnCommit.
+// Ids are assigned by that writer in commit order, so a reader of any
+// snapshot never sees an id before every smaller id is visible, and the
+// AUTOINCREMENT sequence guarantees an id is never reused.
+//
+// Reads go through a separate pool of read connections (WAL lets them run
+// beside the writer). A background pruner enforces retention in small
+// transactions and records, per topic, the highest pruned id so an expired
+// cursor is detected exactly.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Defaults for Options fields left zero.
+const (
+	DefaultRetention         = 24 * time.Hour
+	DefaultMaxEventsPerTopic = 10000
+	DefaultPruneInterval     = time.Minute
+	DefaultQueueSize         = 4096
+
+	// MaxBatch is the largest number of events one Append may carry.
+	MaxBatch = 1000
+	// maxCommit bounds the events folded into one group commit.
+	maxCommit = 4096
+	// pruneChunk bounds the rows one pruning transaction deletes, so the
+	// writer is never held up for long.
+	pruneChunk = 1000
+)
+
+// Errors callers must tell apart.
+var (
+	// ErrClosed is returned by Append once Close has begun.
+	ErrClosed = errors.New("store closed")
+	// ErrUnavailable wraps failures of the database itself.
+	ErrUnavailable = errors.New("storage unavailable")
+	// ErrFull wraps a write refused because the disk or database is full.
+	ErrFull = errors.New("storage full")
+)
+
+// Event is one committed event.
+type Event struct {
+	ID    int64
+	Topic string
+	Type  string
+	Data  json.RawMessage // compact JSON, never empty
+	Time  time.Time       // commit time, UTC, millisecond precision
+}
+
+// Input is one event to publish. Data must be valid, compact JSON; Key, if
+// set, makes the publish idempotent per topic while the event is retained.
+type Input struct {
+	Topic string
+	Type  string
+	Key   string
+	Data  json.RawMessage
+}
+
+// Result answers one Input: the stored event, or with Duplicate the event
+// stored earlier under the same key (its Data is not loaded).
+type Result struct {
+	Event     Event
+	Duplicate bool
+}
+
+// Options tune a Store. Zero values take the Default* constants.
+type Options struct {
+	Retention         time.Duration
+	MaxEventsPerTopic int
+	PruneInterval     time.Duration
+	QueueSize         int
+
+	// OnCommit is called by the writer goroutine after each commit with the
+	// newly stored events in id order (duplicates excluded), before any
+	// publisher of that commit is answered. It must not block for long.
+	OnCommit func([]Event)
+	// OnPrune is called after a pruning transaction commits with the
+	// highest id it deleted.
+	OnPrune func(maxID int64)
+
+	Logger *slog.Logger
+}
+
+// Store is the event log. Open it with Open and release it with Close.
+type Store struct {
+	opts Options
+	log  *slog.Logger
+	wdb  *sql.DB // one connection, owned by the writer goroutine and the pruner
+	rdb  *sql.DB // read pool
+
+	mu     sync.RWMutex // guards closed against sends on queue
+	closed bool
+	queue  chan *appendReq
+
+	// Owned by the writer goroutine.
+	lastID   int64
+	lastTime int64
+
+	cancel     context.CancelFunc
+	writerDone chan struct{}
+	prunerDone chan struct{}
+}
+
+type appendReq struct {
+	inputs  []Input
+	results []Result
+	err     error
+	done    chan struct{}
+}
+
+// Open opens (creating if needed) the database at path, applies migrations,
+// checks that WAL is on and starts the writer and the pruner.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.Retention <= 0 {
+		opts.Retention = DefaultRetention
+	}
+	if opts.MaxEventsPerTopic <= 0 {
+		opts.MaxEventsPerTopic = DefaultMaxEventsPerTopic
+	}
+	if opts.PruneInterval <= 0 {
+		opts.PruneInterval = DefaultPruneInterval
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = DefaultQueueSize
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create database folder: %w", err)
+		}
+	}
+
+	wdb, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+
+	s := &Store{opts: opts, log: opts.Logger, wdb: wdb}
+	if err := s.migrate(); err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	var mode string
+	if err := wdb.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("read journal mode: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		wdb.Close()
+		return nil, fmt.Errorf("journal mode is %q, want wal: is %s on a filesystem that supports it?", mode, path)
+	}
+
+	rdb, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open read pool: %w", err)
+	}
+	rdb.SetMaxOpenConns(8)
+	rdb.SetMaxIdleConns(8)
+	rdb.SetConnMaxIdleTime(0)
+	s.rdb = rdb
+
+	if err := s.loadHead(); err != nil {
+		s.wdb.Close()
+		s.rdb.Close()
+		return nil, err
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.queue = make(chan *appendReq, opts.QueueSize)
+	s.writerDone = make(chan struct{})
+	s.prunerDone = make(chan struct{})
+	go s.writer()
+	go s.pruner(ctx)
+	return s, nil
+}
+
+// dsn sets every pragma on every connection: busy_timeout first so the
+// others never fail on a busy database, then WAL and synchronous=NORMAL
+// (with WAL, a commit survives a crash of the process; only a power loss may
+// take the last transactions). The write pool takes its lock at BEGIN.
+func dsn(path string, write bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	if write {
+		q.Add("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(ON)")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// migrate applies the embedded migrations in name order, each in its own
+// transaction, recording progress in user_version.
+func (s *Store) migrate() error {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var version int
+	if err := s.wdb.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > len(names) {
+		return fmt.Errorf("database schema version %d is newer than this binary knows (%d)", version, len(names))
+	}
+	for i := version; i < len(names); i++ {
+		body, err := migrationFS.ReadFile(names[i])
+		if err != nil {
+			return err
+		}
+		tx, err := s.wdb.Begin()
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if _, err := tx.Exec(string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: %w", names[i], err)
+		}
+		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: %w", names[i], err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate %s: %w", names[i], err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) loadHead() error {
+	seq, err := readSeq(context.Background(), s.wdb)
+	if err != nil {
+		return fmt.Errorf("read head: %w", err)
+	}
+	var maxID, maxTime sql.NullInt64
+	if err := s.wdb.QueryRow(`SELECT id, time FROM events ORDER BY id DESC LIMIT 1`).Scan(&maxID, &maxTime); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("read head: %w", err)
+	}
+	s.lastID = max(seq, maxID.Int64)
+	s.lastTime = maxTime.Int64
+	return nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// readSeq returns the largest id ever assigned.
+func readSeq(ctx context.Context, q querier) (int64, error) {
+	var seq int64
+	err := q.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'events'`).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return seq, err
+}
+
+// Head returns the largest id committed so far, as the writer knows it.
+// Only use it where a value that is briefly behind the database is safe.
+func (s *Store) Head(ctx context.Context) (int64, error) {
+	seq, err := readSeq(ctx, s.rdb)
+	if err != nil {
+		return 0, fmt.Errorf("read head: %w: %w", ErrUnavailable, err)
+	}
+	return seq, nil
+}
+
+// Append queues inputs (1..MaxBatch) and returns once they are committed:
+// all of them or, on error, none. A nil error is a promise that every
+// returned event survives a crash of the process.
+func (s *Store) Append(ctx context.Context, inputs []Input) ([]Result, error) {
+	if len(inputs) == 0 || len(inputs) > MaxBatch {
+		return nil, fmt.Errorf("append %d events: batch must hold 1..%d", len(inputs), MaxBatch)
+	}
+	req := &appendReq{inputs: inputs, done: make(chan struct{})}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	select {
+	case s.queue <- req:
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return nil, ctx.Err()
+	}
+	s.mu.RUnlock()
+
+	select {
+	case <-req.done:
+		return req.results, req.err
+	case <-ctx.Done():
+		// The events may still commit; the caller is gone and cannot be told.
+		return nil, ctx.Err()
+	}
+}
+
+// writer is the only goroutine that inserts. It runs until the queue is
+// closed and drained.
+func (s *Store) writer() {
+	defer close(s.writerDone)
+	batch := make([]*appendReq, 0, 256)
+	for req := range s.queue {
+		batch = append(batch[:0], req)
+		n := len(req.inputs)
+	drain:
+		for n < maxCommit {
+			select {
+			case r, ok := <-s.queue:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+				n += len(r.inputs)
+			default:
+				break drain
+			}
+		}
+		s.commit(batch, n)
+		clear(batch)
+	}
+}
+
+type topicKey struct{ topic, key string }
+
+// commit stores every request of batch in one transaction, then notifies and
+// answers. On failure every request in the batch gets the error and no id is
+// consumed.
+func (s *Store) commit(batch []*appendReq, n int) {
+	fresh, err := s.commitTx(batch, n)
+	if err != nil {
+		err = classify(fmt.Errorf("append events: %w", err))
+		s.log.Error("commit failed", "events", n, "err", err)
+		for _, req := range batch {
+			req.results, req.err = nil, err
+			close(req.done)
+		}
+		return
+	}
+	if len(fresh) > 0 && s.opts.OnCommit != nil {
+		s.opts.OnCommit(fresh)
+	}
+	for _, req := range batch {
+		close(req.done)
+	}
+}
+
+func (s *Store) commitTx(batch []*appendReq, n int) ([]Event, error) {
+	ctx := context.Background()
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+
+	insert, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO events (id, topic, type, data, key, time) VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return nil, err
+	}
+	defer insert.Close()
+	var lookup *sql.Stmt
+
+	now := max(time.Now().UnixMilli(), s.lastTime)
+	ts := time.UnixMilli(now).UTC()
+	next := s.lastID
+	fresh := make([]Event, 0, n)
+	counts := make(map[string]int64)
+	for _, req := range batch {
+		req.results = make([]Result, len(req.inputs))
+		for i, in := range req.inputs {
+			var key any
+			if in.Key != "" {
+				key = in.Key
+			}
+			res, err := insert.ExecContext(ctx, next+1, in.Topic, in.Type, []byte(in.Data), key, now)
+			if err != nil {
+				return nil, err
+			}
+			if affected, err := res.RowsAffected(); err != nil {
+				return nil, err
+			} else if affected == 0 {
+				// Only the (topic, key) index can conflict: answer with the
+				// event stored earlier, possibly earlier in this transaction.
+				if lookup == nil {
+					if lookup, err = tx.PrepareContext(ctx, `SELECT id, type, time FROM events WHERE topic = ? AND key = ?`); err != nil {
+						return nil, err
+					}
+					defer lookup.Close()
+				}
+				ev := Event{Topic: in.Topic}
+				var ms int64
+				if err := lookup.QueryRowContext(ctx, in.Topic, in.Key).Scan(&ev.ID, &ev.Type, &ms); err != nil {
+					return nil, fmt.Errorf("look up duplicate: %w", err)
+				}
+				ev.Time = time.UnixMilli(ms).UTC()
+				req.results[i] = Result{Event: ev, Duplicate: true}
+				continue
+			}
+			next++
+			ev := Event{ID: next, Topic: in.Topic, Type: in.Type, Data: in.Data, Time: ts}
+			req.results[i] = Result{Event: ev}
+			fresh = append(fresh, ev)
+			counts[in.Topic]++
+		}
+	}
+	if len(counts) > 0 {
+		up, err := tx.PrepareContext(ctx, `INSERT INTO topics (topic, count) VALUES (?, ?)
+			ON CONFLICT (topic) DO UPDATE SET count = count + excluded.count`)
+		if err != nil {
+			return nil, err
+		}
+		defer up.Close()
+		for topic, c := range counts {
+			if _, err := up.ExecContext(ctx, topic, c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	s.lastID = next
+	s.lastTime = now
+	return fresh, nil
+}
+
+// classify marks SQLite failures with the sentinel a caller can act on.
+func classify(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_FULL:
+			return fmt.Errorf("%w: %w", ErrFull, err)
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// Ping checks the store is readable and writable: it reads through the
+// read pool and takes the write lock.
+func (s *Store) Ping(ctx context.Context) error {
+	if _, err := readSeq(ctx, s.rdb); err != nil {
+		return classify(fmt.Errorf("read: %w", err))
+	}
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return classify(fmt.Errorf("write: %w", err))
+	}
+	return tx.Rollback()
+}
+
+// Close stops accepting appends, commits everything already queued, stops
+// the pruner and closes the database. It returns early with ctx's error if
+// the queue cannot be drained in time.
+func (s *Store) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.queue)
+	s.mu.Unlock()
+
+	s.cancel()
+	select {
+	case <-s.writerDone:
+	case <-ctx.Done():
+		return fmt.Errorf("close store: %w", ctx.Err())
+	}
+	<-s.prunerDone
+	err := errors.Join(s.rdb.Close(), s.wdb.Close())
+	if err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}

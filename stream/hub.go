@@ -1,0 +1,301 @@
+// Package stream wakes subscribers when events commit, serves their reads
+// from an in-memory tail of the newest events (falling back to the store for
+// older cursors) and frames Server-Sent Events.
+//
+// Nothing is pushed to a subscriber: on commit the hub gives each
+// subscriber of an affected topic a capacity-1 wake signal, and the
+// subscriber reads from its own cursor. A slow subscriber therefore costs
+// nothing while it is slow, and nothing is buffered for it.
+package stream
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tidings/tidings/store"
+)
+
+// Defaults for the tail.
+const (
+	DefaultTailEvents = 8192
+	DefaultTailBytes  = 32 << 20
+)
+
+// ErrOverloaded is returned by Subscribe when MaxSubscribers are active.
+var ErrOverloaded = errors.New("too many subscribers")
+
+// ErrStopped is returned by Subscribe once Stop was called.
+var ErrStopped = errors.New("hub stopped")
+
+// Store is what the hub needs from the log.
+type Store interface {
+	ReadAfter(ctx context.Context, topics []string, cursor int64, limit int) (store.Page, error)
+}
+
+// Batch is the answer to Read.
+type Batch struct {
+	Events []*Event
+	// Cursor is the position the reader has reached: the last event's id
+	// when More, otherwise the head it read up to (≥ the cursor it read from).
+	Cursor int64
+	More   bool
+	// Reset and ResetCursor are set when the cursor could not be honoured.
+	Reset       string
+	ResetCursor int64
+}
+
+// Hub is the fan-out point. Feed it every commit with Committed (in id
+// order, from one goroutine) and read through it.
+type Hub struct {
+	store          Store
+	maxSubscribers int64
+	active         atomic.Int64
+
+	mu   sync.RWMutex
+	head int64 // largest id committed, as seen by Committed
+	// tail holds every event with id > base, oldest first.
+	base      int64
+	tail      []*Event
+	tailBytes int
+	maxEvents int
+	maxBytes  int
+	subs      map[string]map[*Subscription]struct{}
+
+	stopOnce sync.Once
+	stopped  chan struct{}
+}
+
+// HubOptions configure a Hub. Zero values take defaults.
+type HubOptions struct {
+	Head           int64 // the store's head when the hub starts
+	MaxSubscribers int   // 0: unlimited
+	TailEvents     int
+	TailBytes      int
+}
+
+// NewHub returns a hub reading older events from s.
+func NewHub(s Store, o HubOptions) *Hub {
+	if o.TailEvents <= 0 {
+		o.TailEvents = DefaultTailEvents
+	}
+	if o.TailBytes <= 0 {
+		o.TailBytes = DefaultTailBytes
+	}
+	return &Hub{
+		store:          s,
+		maxSubscribers: int64(o.MaxSubscribers),
+		head:           o.Head,
+		base:           o.Head,
+		maxEvents:      o.TailEvents,
+		maxBytes:       o.TailBytes,
+		subs:           make(map[string]map[*Subscription]struct{}),
+		stopped:        make(chan struct{}),
+	}
+}
+
+// Committed records newly committed events (ascending ids, each larger than
+// any before) and wakes the subscribers of their topics. It is the store's
+// OnCommit hook.
+func (h *Hub) Committed(events []store.Event) {
+	if len(events) == 0 {
+		return
+	}
+	enc := make([]*Event, len(events))
+	for i, e := range events {
+		enc[i] = Encode(e)
+	}
+	h.mu.Lock()
+	for _, e := range enc {
+		h.tail = append(h.tail, e)
+		h.tailBytes += len(e.Frame)
+	}
+	h.head = enc[len(enc)-1].ID
+	h.trimLocked()
+	var last string
+	for _, e := range enc {
+		if e.Topic == last {
+			continue
+		}
+		last = e.Topic
+		for sub := range h.subs[e.Topic] {
+			sub.wake()
+		}
+	}
+	h.mu.Unlock()
+}
+
+// trimLocked drops the oldest events beyond the tail's bounds.
+func (h *Hub) trimLocked() {
+	drop := 0
+	for len(h.tail)-drop > h.maxEvents || (h.tailBytes > h.maxBytes && len(h.tail)-drop > 1) {
+		h.tailBytes -= len(h.tail[drop].Frame)
+		drop++
+	}
+	h.dropLocked(drop)
+}
+
+func (h *Hub) dropLocked(drop int) {
+	if drop == 0 {
+		return
+	}
+	h.base = h.tail[drop-1].ID
+	clear(h.tail[:drop])
+	// Reuse the array until the dead prefix is as large as the live part.
+	h.tail = h.tail[drop:]
+	if cap(h.tail) > 2*h.maxEvents {
+		h.tail = append(make([]*Event, 0, h.maxEvents+h.maxEvents/4), h.tail...)
+	}
+}
+
+// Pruned drops from the tail every event at or below maxID, so that reads
+// below the pruned ids go to the store, which decides resets exactly. It is
+// the store's OnPrune hook.
+func (h *Hub) Pruned(maxID int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if maxID <= h.base {
+		return
+	}
+	i := sort.Search(len(h.tail), func(i int) bool { return h.tail[i].ID > maxID })
+	for _, e := range h.tail[:i] {
+		h.tailBytes -= len(e.Frame)
+	}
+	if i == 0 {
+		h.base = max(h.base, min(maxID, h.head))
+		return
+	}
+	h.dropLocked(i)
+	h.base = max(h.base, min(maxID, h.head))
+}
+
+// Head returns the largest id the hub has seen committed.
+func (h *Hub) Head() int64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.head
+}
+
+// Read returns up to limit events of topics after cursor, from memory when
+// the tail covers the cursor and from the store otherwise.
+func (h *Hub) Read(ctx context.Context, topics []string, cursor int64, limit int) (Batch, error) {
+	h.mu.RLock()
+	if cursor >= h.base && cursor <= h.head {
+		b := h.readTailLocked(topics, cursor, limit)
+		h.mu.RUnlock()
+		return b, nil
+	}
+	h.mu.RUnlock()
+
+	// Older than the tail, or ahead of what this hub has seen: the store
+	// decides, from one snapshot.
+	p, err := h.store.ReadAfter(ctx, topics, cursor, limit)
+	if err != nil {
+		return Batch{}, err
+	}
+	b := Batch{Cursor: p.Cursor, More: p.More, Reset: p.Reset, ResetCursor: p.ResetCursor}
+	b.Events = make([]*Event, len(p.Events))
+	for i, e := range p.Events {
+		b.Events[i] = Encode(e)
+	}
+	return b, nil
+}
+
+func (h *Hub) readTailLocked(topics []string, cursor int64, limit int) Batch {
+	i := sort.Search(len(h.tail), func(i int) bool { return h.tail[i].ID > cursor })
+	var out []*Event
+	for ; i < len(h.tail); i++ {
+		e := h.tail[i]
+		if !contains(topics, e.Topic) {
+			continue
+		}
+		if len(out) == limit {
+			return Batch{Events: out, Cursor: out[len(out)-1].ID, More: true}
+		}
+		out = append(out, e)
+	}
+	return Batch{Events: out, Cursor: h.head}
+}
+
+func contains(topics []string, t string) bool {
+	for _, x := range topics {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Subscription is a registered interest in topics. Wait on C: a value
+// means something may have been committed since the last read.
+type Subscription struct {
+	C      <-chan struct{}
+	c      chan struct{}
+	topics []string
+	hub    *Hub
+	once   sync.Once
+}
+
+func (s *Subscription) wake() {
+	select {
+	case s.c <- struct{}{}:
+	default:
+	}
+}
+
+// Subscribe registers for wake signals on topics. Register before the first
+// Read so no commit between the two is missed. The caller must Close it.
+func (h *Hub) Subscribe(topics []string) (*Subscription, error) {
+	select {
+	case <-h.stopped:
+		return nil, ErrStopped
+	default:
+	}
+	if n := h.active.Add(1); h.maxSubscribers > 0 && n > h.maxSubscribers {
+		h.active.Add(-1)
+		return nil, ErrOverloaded
+	}
+	c := make(chan struct{}, 1)
+	sub := &Subscription{C: c, c: c, topics: topics, hub: h}
+	h.mu.Lock()
+	for _, t := range topics {
+		m := h.subs[t]
+		if m == nil {
+			m = make(map[*Subscription]struct{})
+			h.subs[t] = m
+		}
+		m[sub] = struct{}{}
+	}
+	h.mu.Unlock()
+	return sub, nil
+}
+
+// Close unregisters the subscription. It is safe to call more than once.
+func (s *Subscription) Close() {
+	s.once.Do(func() {
+		h := s.hub
+		h.mu.Lock()
+		for _, t := range s.topics {
+			if m := h.subs[t]; m != nil {
+				delete(m, s)
+				if len(m) == 0 {
+					delete(h.subs, t)
+				}
+			}
+		}
+		h.mu.Unlock()
+		h.active.Add(-1)
+	})
+}
+
+// Active returns the number of open subscriptions.
+func (h *Hub) Active() int { return int(h.active.Load()) }
+
+// Stopped is closed when Stop is called: every stream should end with its
+// final block and every waiting poll should answer.
+func (h *Hub) Stopped() <-chan struct{} { return h.stopped }
+
+// Stop tells every subscriber to finish and refuses new ones.
+func (h *Hub) Stop() { h.stopOnce.Do(func() { close(h.stopped) }) }
