@@ -5,200 +5,83 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
+	"io"
 	"os"
 	"os/signal"
+	"reflect"
 	"strings"
 	"syscall"
-	"time"
-
-	"github.com/kelseyhightower/envconfig"
-
-	"github.com/tidings/tidings/handlers"
-	"github.com/tidings/tidings/store"
-	"github.com/tidings/tidings/stream"
 )
 
-// Config is every setting, read from TIDINGS_* environment variables.
-type Config struct {
-	Addr              string        `envconfig:"ADDR" default:":8080"`
-	DB                string        `envconfig:"DB" default:"data/tidings.db"`
-	SSEMaxDuration    time.Duration `envconfig:"SSE_MAX_DURATION" default:"50s"`
-	SSERetry          time.Duration `envconfig:"SSE_RETRY" default:"1s"`
-	Heartbeat         time.Duration `envconfig:"HEARTBEAT" default:"15s"`
-	WriteTimeout      time.Duration `envconfig:"WRITE_TIMEOUT" default:"10s"`
-	PollMaxTimeout    time.Duration `envconfig:"POLL_MAX_TIMEOUT" default:"50s"`
-	Retention         time.Duration `envconfig:"RETENTION" default:"24h"`
-	MaxEventsPerTopic int           `envconfig:"MAX_EVENTS_PER_TOPIC" default:"10000"`
-	PruneInterval     time.Duration `envconfig:"PRUNE_INTERVAL" default:"1m"`
-	MaxEventBytes     int           `envconfig:"MAX_EVENT_BYTES" default:"65536"`
-	MaxRequestBytes   int64         `envconfig:"MAX_REQUEST_BYTES" default:"1048576"`
-	MaxSubscribers    int           `envconfig:"MAX_SUBSCRIBERS" default:"10000"`
-	CORSOrigins       []string      `envconfig:"CORS_ORIGINS"`
-	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"10s"`
-	LogLevel          slog.Level    `envconfig:"LOG_LEVEL" default:"info"`
-	LogFormat         string        `envconfig:"LOG_FORMAT" default:"auto"`
-}
-
-// loadConfig reads and validates the environment.
-func loadConfig() (Config, error) {
-	var c Config
-	if err := envconfig.Process("tidings", &c); err != nil {
-		return c, fmt.Errorf("configuration: %w", err)
-	}
-	positive := []struct {
-		name string
-		d    time.Duration
-	}{
-		{"TIDINGS_SSE_MAX_DURATION", c.SSEMaxDuration},
-		{"TIDINGS_SSE_RETRY", c.SSERetry},
-		{"TIDINGS_HEARTBEAT", c.Heartbeat},
-		{"TIDINGS_WRITE_TIMEOUT", c.WriteTimeout},
-		{"TIDINGS_POLL_MAX_TIMEOUT", c.PollMaxTimeout},
-		{"TIDINGS_RETENTION", c.Retention},
-		{"TIDINGS_PRUNE_INTERVAL", c.PruneInterval},
-		{"TIDINGS_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
-	}
-	for _, p := range positive {
-		if p.d <= 0 {
-			return c, fmt.Errorf("%s must be a positive duration such as 50s or 24h, not %s", p.name, p.d)
-		}
-	}
-	switch {
-	case c.MaxEventsPerTopic < 1:
-		return c, errors.New("TIDINGS_MAX_EVENTS_PER_TOPIC must be at least 1")
-	case c.MaxEventBytes < 1:
-		return c, errors.New("TIDINGS_MAX_EVENT_BYTES must be at least 1")
-	case c.MaxRequestBytes < 1:
-		return c, errors.New("TIDINGS_MAX_REQUEST_BYTES must be at least 1")
-	case c.MaxSubscribers < 1:
-		return c, errors.New("TIDINGS_MAX_SUBSCRIBERS must be at least 1")
-	case c.DB == "":
-		return c, errors.New("TIDINGS_DB must name the SQLite file")
-	}
-	switch c.LogFormat {
-	case "auto", "text", "json":
-	default:
-		return c, fmt.Errorf("TIDINGS_LOG_FORMAT must be auto, text or json, not %q", c.LogFormat)
-	}
-	for i, o := range c.CORSOrigins {
-		c.CORSOrigins[i] = strings.TrimSpace(o)
-	}
-	if len(c.CORSOrigins) == 0 {
-		c.CORSOrigins = []string{"*"}
-	}
-	return c, nil
-}
-
-func newLogger(c Config) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: c.LogLevel}
-	format := c.LogFormat
-	if format == "auto" {
-		format = "json"
-		if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			format = "text"
-		}
-	}
-	if format == "text" {
-		return slog.New(slog.NewTextHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-}
-
 func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run dispatches a subcommand and returns the exit code.
+func run(args []string) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return runServe(args)
+	case "help":
+		usage(os.Stdout)
+		return 0
+	default:
+		fmt.Fprintf(os.Stderr, "tidings: unknown command %q\n\n", cmd)
+		usage(os.Stderr)
+		return 2
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `tidings: real-time push from one binary and one SQLite file.
+
+Usage:
+  tidings [serve]     run the server (configured by TIDINGS_* variables)
+  tidings help        show this help
+
+Run "tidings serve --help" for the server's settings.
+`)
+}
+
+func runServe(args []string) int {
+	if len(args) > 0 {
+		if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+			serveUsage(os.Stdout)
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, "tidings serve: unexpected argument %q (settings come from TIDINGS_* variables)\n", args[0])
+		return 2
+	}
 	cfg, err := loadConfig()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tidings:", err)
-		os.Exit(2)
+		return 2
 	}
 	log := newLogger(cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := serve(ctx, cfg, log); err != nil {
 		log.Error("tidings stopped", "err", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
-// serve runs the server until ctx is cancelled, then shuts down within
-// cfg.ShutdownTimeout: streams end with their final block, waiting polls
-// answer, queued publishes commit, and the store closes.
-func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
-	start := time.Now()
-	var hub *stream.Hub
-	st, err := store.Open(cfg.DB, store.Options{
-		Retention:         cfg.Retention,
-		MaxEventsPerTopic: cfg.MaxEventsPerTopic,
-		PruneInterval:     cfg.PruneInterval,
-		OnCommit:          func(evs []store.Event) { hub.Committed(evs) },
-		OnPrune:           func(id int64) { hub.Pruned(id) },
-		Logger:            log,
-	})
-	if err != nil {
-		return err
+// serveUsage lists every setting with its default, from the Config tags.
+func serveUsage(w io.Writer) {
+	fmt.Fprint(w, "Usage: tidings serve\n\nSettings (environment variables):\n")
+	t := reflect.TypeOf(Config{})
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		def := f.Tag.Get("default")
+		if def == "" {
+			def = "(none)"
+		}
+		fmt.Fprintf(w, "  TIDINGS_%-26s %-18s %s\n", f.Tag.Get("envconfig"), def, f.Tag.Get("desc"))
 	}
-	head, err := st.Head(ctx)
-	if err != nil {
-		st.Close(context.Background())
-		return err
-	}
-	hub = stream.NewHub(st, stream.HubOptions{Head: head, MaxSubscribers: cfg.MaxSubscribers})
-
-	api := handlers.New(handlers.Config{
-		SSEMaxDuration:  cfg.SSEMaxDuration,
-		SSERetry:        cfg.SSERetry,
-		Heartbeat:       cfg.Heartbeat,
-		WriteTimeout:    cfg.WriteTimeout,
-		PollMaxTimeout:  cfg.PollMaxTimeout,
-		MaxEventBytes:   cfg.MaxEventBytes,
-		MaxRequestBytes: cfg.MaxRequestBytes,
-		CORSOrigins:     cfg.CORSOrigins,
-		Logger:          log,
-	}, st, hub)
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		st.Close(context.Background())
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
-	srv := &http.Server{
-		Handler:           api,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
-	log.Warn("no TIDINGS_SECRET set: anyone who can reach this server may publish and subscribe")
-	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB, "head", head, "startup", time.Since(start).Round(time.Microsecond).String())
-
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		st.Close(context.Background())
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-
-	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	// Streams and polls do not end on Shutdown alone: tell them first.
-	hub.Stop()
-	var errs []error
-	if err := srv.Shutdown(sctx); err != nil {
-		errs = append(errs, fmt.Errorf("shut down http: %w", err))
-		srv.Close()
-	}
-	if err := st.Close(sctx); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) == 0 {
-		log.Info("stopped cleanly")
-	}
-	return errors.Join(errs...)
 }
