@@ -1,0 +1,331 @@
+// Client behaviour against a scripted stub server: ordering and dedupe,
+// reconnect timing, backoff, stop/start, reset, fallback, tokens, cursor
+// storage. The real server is exercised by the integration tests.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { EventSource } from 'eventsource'
+import { Tidings } from '../index.js'
+import { createWx } from './wx.js'
+import { waitUntil, record, stub, startSSE, json, ev, sseEvent, sseCursor, sseReset } from './util.js'
+
+function client(t, s, opts) {
+  const sub = new Tidings({ url: s.url + '/', topics: ['t'], platform: 'browser', minDelay: 50, maxDelay: 400, ...opts })
+  const r = record(sub)
+  t.after(() => sub.stop())
+  t.after(() => s.close())
+  return [sub, r]
+}
+
+const isSSE = (info) => info.url.pathname.endsWith('/sse')
+
+test('delivers in order, drops ids at or below the cursor, reconnects with the cursor', async (t) => {
+  const s = await stub((req, res, info) => {
+    startSSE(res, 0)
+    if (info.n === 0) {
+      res.write(sseCursor(5))
+      res.write(sseEvent(ev(6, 'a')) + sseEvent(ev(7, { b: [1, 2] }, 'order.paid')))
+      res.write(sseEvent(ev(6, 'a again')) + sseEvent(ev(5, 'old')))
+      res.write(sseEvent(ev(8, null)))
+      res.end(sseCursor(8, 'max_duration'))
+    } else {
+      res.write(sseCursor(Number(info.cursor)))
+      res.write(sseEvent(ev(8, 'replayed')) + sseEvent(ev(9, 'd')))
+    }
+  })
+  const [sub, r] = client(t, s)
+  assert.equal(sub.cursor, null)
+  sub.start()
+  await waitUntil(() => r.events.length >= 4, '4 events')
+  assert.deepEqual(r.ids(), [6, 7, 8, 9])
+  assert.deepEqual(r.events[1], ev(7, { b: [1, 2] }, 'order.paid'))
+  assert.equal(r.events[2].data, null)
+  assert.equal(sub.cursor, 9)
+  assert.equal(s.requests[0].cursor, null, 'first request is "from now"')
+  assert.equal(s.requests[1].cursor, '8')
+  assert.match(s.requests[0].url.pathname, /^\/v1\/topics\/t\/sse$/)
+  assert.equal(s.maxOpen, 1)
+  assert.deepEqual(r.states, ['connecting', 'open'])
+  assert.deepEqual(r.errors, [])
+  sub.stop()
+  assert.deepEqual(r.states, ['connecting', 'open', 'stopped'])
+})
+
+test('after a clean end it waits the retry hint, not the backoff', async (t) => {
+  let endedAt
+  const s = await stub((req, res, info) => {
+    startSSE(res, 300)
+    res.write(sseCursor(1))
+    if (info.n === 0) {
+      endedAt = Date.now()
+      res.end(sseCursor(1, 'max_duration'))
+    }
+  })
+  const [sub, r] = client(t, s, { minDelay: 5000, maxDelay: 5000 })
+  sub.start()
+  await waitUntil(() => s.requests.length >= 2, 'the reconnect')
+  const gap = s.requests[1].at - endedAt
+  assert.ok(gap >= 290 && gap < 2500, `reconnected after ${gap}ms, want the 300ms hint`)
+  assert.deepEqual(r.errors, [])
+  assert.deepEqual(r.states, ['connecting', 'open'], 'a planned reconnect is not a state change')
+})
+
+test('after a clean end with no retry hint it reconnects at once', async (t) => {
+  let endedAt
+  const s = await stub((req, res, info) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.write(sseCursor(1))
+    if (info.n === 0) {
+      endedAt = Date.now()
+      res.end(sseCursor(1, 'max_duration'))
+    }
+  })
+  const [sub] = client(t, s, { minDelay: 5000, maxDelay: 5000 })
+  sub.start()
+  await waitUntil(() => s.requests.length >= 2, 'the reconnect')
+  const gap = s.requests[1].at - endedAt
+  assert.ok(gap < 1000, `reconnected after ${gap}ms`)
+})
+
+test('an overloaded answer is a pause of at least the retry hint', async (t) => {
+  let endedAt
+  const s = await stub((req, res, info) => {
+    startSSE(res, 400)
+    if (info.n === 0) {
+      endedAt = Date.now()
+      return res.end(sseCursor(3, 'overloaded'))
+    }
+    res.write(sseCursor(3))
+  })
+  const [sub, r] = client(t, s)
+  sub.start()
+  await waitUntil(() => s.requests.length >= 2 && r.states.at(-1) === 'open', 'the second response')
+  const gap = s.requests[1].at - endedAt
+  assert.ok(gap >= 390 && gap < 3000, `came back after ${gap}ms, want 400..600ms`)
+  assert.deepEqual(r.states, ['connecting', 'open', 'waiting', 'connecting', 'open'])
+  assert.equal(s.requests[1].cursor, '3')
+})
+
+test('failures back off exponentially with jitter', async (t) => {
+  const s = await stub((req, res, info) => {
+    if (info.n < 5) return json(res, 500, { error: { code: 'internal', message: 'boom' } })
+    startSSE(res)
+    res.write(sseCursor(0))
+  })
+  const [sub, r] = client(t, s, { minDelay: 100, maxDelay: 800 })
+  sub.start()
+  await waitUntil(() => r.states.at(-1) === 'open', 'open after the failures', 30000)
+  const at = s.requests.map((q) => q.at)
+  // Failure n waits in [d/2, d) with d = min(800, 100 * 2^n).
+  const want = [100, 200, 400, 800, 800]
+  for (let i = 0; i < 5; i++) {
+    const gap = at[i + 1] - at[i]
+    assert.ok(gap >= want[i] / 2 - 5 && gap < want[i] + 1000, `gap ${i}: ${gap}ms, want [${want[i] / 2}, ${want[i]})`)
+  }
+  assert.equal(r.errors.length, 5)
+  assert.equal(r.errors[0].status, 500)
+  assert.equal(r.errors[0].code, 'internal')
+  assert.equal(s.maxOpen, 1)
+  assert.deepEqual(r.states.slice(0, 3), ['connecting', 'waiting', 'connecting'])
+})
+
+test('a request that can never succeed stops the subscription', async (t) => {
+  const s = await stub((req, res) => json(res, 400, { error: { code: 'bad_topic', message: 'bad topic' } }))
+  const [sub, r] = client(t, s)
+  sub.start()
+  await waitUntil(() => r.states.at(-1) === 'stopped', 'stopped')
+  assert.equal(r.errors.length, 1)
+  assert.equal(r.errors[0].status, 400)
+  assert.equal(r.errors[0].code, 'bad_topic')
+  assert.equal(sub.state, 'stopped')
+  assert.equal(s.requests.length, 1)
+})
+
+test('stop aborts the request and keeps the cursor; start resumes from it', async (t) => {
+  const s = await stub((req, res, info) => {
+    startSSE(res)
+    res.write(sseCursor(info.cursor ? Number(info.cursor) : 10))
+    if (info.n === 0) res.write(sseEvent(ev(11, 'x')))
+  })
+  const [sub, r] = client(t, s)
+  sub.start()
+  await waitUntil(() => r.events.length === 1, 'the first event')
+  sub.stop()
+  await waitUntil(() => s.open === 0, 'the server to see the request closed')
+  assert.equal(sub.cursor, 11)
+  sub.start()
+  await waitUntil(() => s.requests.length === 2 && r.states.at(-1) === 'open', 'reopened')
+  assert.equal(s.requests[1].cursor, '11')
+  assert.deepEqual(r.states, ['connecting', 'open', 'stopped', 'connecting', 'open'])
+})
+
+test('an SSE reset moves the cursor, even backwards, and is reported', async (t) => {
+  const s = await stub((req, res, info) => {
+    startSSE(res)
+    res.write(sseReset('cursor_ahead', 3))
+    res.write(sseEvent(ev(4, 'after reset')))
+  })
+  const [sub, r] = client(t, s, { cursor: 10 })
+  sub.start()
+  await waitUntil(() => r.events.length === 1, 'the event after the reset')
+  assert.equal(s.requests[0].cursor, '10')
+  assert.deepEqual(r.resets, [{ reason: 'cursor_ahead', cursor: 3 }])
+  assert.deepEqual(r.ids(), [4])
+  assert.equal(sub.cursor, 4)
+  assert.deepEqual(r.states, ['connecting', 'open'])
+})
+
+test('a poll reset reports the cursor just below the first event', async (t) => {
+  const s = await stub((req, res, info) => {
+    if (info.n === 0)
+      return json(res, 200, { events: [ev(6, 'a'), ev(7, 'b')], cursor: 7, more: false, reset: true, reset_reason: 'cursor_expired' })
+    if (info.n === 1) return json(res, 200, { events: [], cursor: 9, more: false, reset: false })
+    // Later polls wait, as the server does when nothing is new.
+  })
+  const [sub, r] = client(t, s, { transport: 'poll', cursor: 2, pollTimeout: 7 })
+  sub.start()
+  await waitUntil(() => s.requests.length >= 3, 'the third poll')
+  assert.deepEqual(r.resets, [{ reason: 'cursor_expired', cursor: 5 }])
+  assert.deepEqual(r.ids(), [6, 7])
+  assert.equal(sub.cursor, 9)
+  assert.equal(s.requests[0].url.pathname, '/v1/topics/t/poll')
+  assert.equal(s.requests[0].url.searchParams.get('timeout'), '7')
+  assert.deepEqual(
+    s.requests.map((q) => q.cursor),
+    ['2', '7', '9'],
+  )
+  assert.deepEqual(r.states, ['connecting', 'open'])
+  assert.equal(s.maxOpen, 1)
+})
+
+test('a silent stream falls back to long-poll', async (t) => {
+  const s = await stub((req, res, info) => {
+    if (isSSE(info)) {
+      // Headers only, as from a proxy that buffers the body.
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.flushHeaders()
+      return
+    }
+    if (info.cursor === null) return json(res, 200, { events: [], cursor: 20, more: false, reset: false })
+    if (info.cursor === '20') return json(res, 200, { events: [ev(21, 'via poll')], cursor: 21, more: false, reset: false })
+  })
+  const [sub, r] = client(t, s, { fallbackAfter: 300 })
+  sub.start()
+  assert.equal(sub.transport, 'sse')
+  await waitUntil(() => r.events.length === 1, 'an event by poll')
+  assert.equal(sub.transport, 'poll')
+  assert.ok(isSSE(s.requests[0]))
+  assert.ok(s.requests.slice(1).every((q) => !isSSE(q)))
+  assert.ok(s.requests[1].at - s.requests[0].at >= 295, 'waited fallbackAfter')
+  assert.equal(s.maxOpen, 1, 'the stream was closed before polling')
+  assert.deepEqual(r.ids(), [21])
+})
+
+test('a stream that goes silent after opening is replaced', async (t) => {
+  const s = await stub((req, res, info) => {
+    startSSE(res)
+    res.write(sseCursor(1))
+  })
+  const [sub, r] = client(t, s, { idleTimeout: 300, transport: 'sse' })
+  sub.start()
+  await waitUntil(() => s.requests.length >= 2, 'a new request')
+  assert.ok(s.requests[1].at - s.requests[0].at >= 295)
+  assert.match(r.errors[0].message, /silent/)
+  assert.equal(s.maxOpen, 1)
+})
+
+test('a string token travels as a bearer header', async (t) => {
+  const s = await stub((req, res) => {
+    startSSE(res)
+    res.write(sseCursor(1))
+  })
+  const [sub, r] = client(t, s, { token: 'tok.en' })
+  sub.start()
+  await waitUntil(() => r.states.at(-1) === 'open', 'open')
+  assert.equal(s.requests[0].headers.authorization, 'Bearer tok.en')
+  assert.equal(s.requests[0].url.searchParams.get('token'), null)
+})
+
+test('a token function is asked before every request, and may be async', async (t) => {
+  let n = 0
+  const s = await stub((req, res, info) => {
+    startSSE(res, 0)
+    res.write(sseCursor(1))
+    if (info.n < 2) res.end(sseCursor(1, 'max_duration'))
+  })
+  const [sub, r] = client(t, s, { token: async () => 'k' + ++n })
+  sub.start()
+  await waitUntil(() => s.requests.length === 3, 'three requests')
+  assert.deepEqual(
+    s.requests.map((q) => q.headers.authorization),
+    ['Bearer k1', 'Bearer k2', 'Bearer k3'],
+  )
+  assert.deepEqual(r.errors, [])
+})
+
+test('EventSource: token in the query, custom types, reconnect with the cursor', async (t) => {
+  const s = await stub((req, res, info) => {
+    startSSE(res, 0)
+    if (info.n === 0) {
+      res.write(sseCursor(1) + sseEvent(ev(2, 'm')) + sseEvent(ev(3, 'x', 'order.paid')) + sseEvent(ev(4, 'y', 'other')))
+      res.end(sseCursor(4, 'max_duration'))
+    } else {
+      res.write(sseCursor(Number(info.cursor)) + sseEvent(ev(5, 'z')))
+    }
+  })
+  const [sub, r] = client(t, s, { fetch: null, EventSource, token: 'a b', types: ['order.paid'] })
+  sub.start()
+  await waitUntil(() => r.events.length === 3, 'three events')
+  // The type not listed never reaches an EventSource handler.
+  assert.deepEqual(r.ids(), [2, 3, 5])
+  assert.equal(s.requests[0].url.searchParams.get('token'), 'a b')
+  assert.equal(s.requests[0].headers.authorization, undefined)
+  assert.equal(s.requests[1].cursor, '4')
+  assert.equal(s.maxOpen, 1)
+})
+
+test('cursor storage: key format, value, and resuming from it (browser)', async (t) => {
+  const store = new Map()
+  globalThis.localStorage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v) }
+  t.after(() => delete globalThis.localStorage)
+  const s = await stub((req, res, info) => {
+    startSSE(res)
+    res.write(sseCursor(info.cursor ? Number(info.cursor) : 40))
+    if (info.n === 0) res.write(sseEvent(ev(41, 'a')))
+  })
+  const key = `tidings:cursor:${s.url}:a:1,b,t`
+  const [sub, r] = client(t, s, { cursor: 'storage', topics: ['t', 'a:1', 'b'] })
+  sub.start()
+  await waitUntil(() => store.get(key) === '41', 'the stored cursor')
+  assert.deepEqual([...store.keys()], [key])
+  assert.equal(s.requests[0].url.pathname, '/v1/topics/t,a:1,b/sse')
+  sub.stop()
+  const [again] = client(t, s, { cursor: 'storage', topics: ['b', 't', 'a:1'] })
+  assert.equal(again.cursor, 41)
+  again.start()
+  await waitUntil(() => s.requests.length === 2, 'the second subscription')
+  assert.equal(s.requests[1].cursor, '41')
+  assert.equal(r.events.length, 1)
+})
+
+test('cursor storage in wx storage, a number cursor option is used as given', async (t) => {
+  const wx = createWx()
+  const s = await stub((req, res, info) => {
+    startSSE(res)
+    res.write(sseCursor(Number(info.cursor)))
+    res.write(sseEvent(ev(Number(info.cursor) + 1, '一')))
+  })
+  const [sub, r] = client(t, s, { platform: 'auto', wx, cursor: 'storage' })
+  wx.setStorageSync(sub.key, '') // nothing stored
+  const [fixed, rf] = client(t, s, { platform: 'wechat', wx, cursor: 7 })
+  fixed.start()
+  await waitUntil(() => rf.events.length === 1, 'event 8')
+  assert.equal(wx.getStorageSync(`tidings:cursor:${s.url}:t`), '', 'a number cursor is not persisted')
+  fixed.stop()
+  wx.setStorageSync(`tidings:cursor:${s.url}:t`, '30')
+  const [stored, rs] = client(t, s, { platform: 'wechat', wx, cursor: 'storage' })
+  stored.start()
+  await waitUntil(() => rs.events.length === 1, 'event 31')
+  assert.equal(rs.events[0].data, '一')
+  assert.equal(wx.getStorageSync(`tidings:cursor:${s.url}:t`), '31')
+  assert.equal(r.events.length, 0)
+})
