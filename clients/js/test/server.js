@@ -28,10 +28,11 @@ export function buildServer() {
 }
 
 // startServer starts the server with extra environment and resolves once it
-// has logged the address it listens on.
-export async function startServer(env = {}) {
+// has logged the address it listens on. With dir given, the database lives
+// there and is left in place at stop (to restart on the same store).
+export async function startServer(env = {}, { dir: keep } = {}) {
   const bin = buildServer()
-  const dir = mkdtempSync(path.join(tmpdir(), 'tidings-test-'))
+  const dir = keep || mkdtempSync(path.join(tmpdir(), 'tidings-test-'))
   const child = spawn(bin, [], {
     env: {
       ...process.env,
@@ -86,7 +87,7 @@ export async function startServer(env = {}) {
       const killer = setTimeout(() => child.kill('SIGKILL'), 15000)
       const r = await exited
       clearTimeout(killer)
-      rmSync(dir, { recursive: true, force: true })
+      if (!keep) rmSync(dir, { recursive: true, force: true })
       return r
     },
   }
