@@ -120,6 +120,9 @@ type Store struct {
 	// Owned by the writer goroutine.
 	lastID   int64
 	lastTime int64
+	// Prepared once on the write connection; each commit binds them to its
+	// transaction without preparing again.
+	insertStmt, lookupStmt, countStmt *sql.Stmt
 
 	cancel     context.CancelFunc
 	writerDone chan struct{}
@@ -192,6 +195,12 @@ func Open(path string, opts Options) (*Store, error) {
 	s.rdb = rdb
 
 	if err := s.loadHead(); err != nil {
+		s.wdb.Close()
+		s.rdb.Close()
+		return nil, err
+	}
+
+	if err := s.prepare(); err != nil {
 		s.wdb.Close()
 		s.rdb.Close()
 		return nil, err
@@ -275,6 +284,24 @@ func (s *Store) loadHead() error {
 	}
 	s.lastID = max(seq, maxID.Int64)
 	s.lastTime = maxTime.Int64
+	return nil
+}
+
+func (s *Store) prepare() (err error) {
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = s.wdb.Prepare(q)
+		return st
+	}
+	s.insertStmt = prep(`INSERT OR IGNORE INTO events (id, topic, type, data, key, time) VALUES (?, ?, ?, ?, ?, ?)`)
+	s.lookupStmt = prep(`SELECT id, type, time FROM events WHERE topic = ? AND key = ?`)
+	s.countStmt = prep(`INSERT INTO topics (topic, count) VALUES (?, ?) ON CONFLICT (topic) DO UPDATE SET count = count + excluded.count`)
+	if err != nil {
+		return fmt.Errorf("prepare statements: %w", err)
+	}
 	return nil
 }
 
@@ -390,11 +417,7 @@ func (s *Store) commitTx(batch []*appendReq, n int) ([]Event, error) {
 	}
 	defer tx.Rollback()
 
-	insert, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO events (id, topic, type, data, key, time) VALUES (?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return nil, err
-	}
-	defer insert.Close()
+	insert := tx.StmtContext(ctx, s.insertStmt)
 	var lookup *sql.Stmt
 
 	now := max(time.Now().UnixMilli(), s.lastTime)
@@ -419,10 +442,7 @@ func (s *Store) commitTx(batch []*appendReq, n int) ([]Event, error) {
 				// Only the (topic, key) index can conflict: answer with the
 				// event stored earlier, possibly earlier in this transaction.
 				if lookup == nil {
-					if lookup, err = tx.PrepareContext(ctx, `SELECT id, type, time FROM events WHERE topic = ? AND key = ?`); err != nil {
-						return nil, err
-					}
-					defer lookup.Close()
+					lookup = tx.StmtContext(ctx, s.lookupStmt)
 				}
 				ev := Event{Topic: in.Topic}
 				var ms int64
@@ -441,12 +461,7 @@ func (s *Store) commitTx(batch []*appendReq, n int) ([]Event, error) {
 		}
 	}
 	if len(counts) > 0 {
-		up, err := tx.PrepareContext(ctx, `INSERT INTO topics (topic, count) VALUES (?, ?)
-			ON CONFLICT (topic) DO UPDATE SET count = count + excluded.count`)
-		if err != nil {
-			return nil, err
-		}
-		defer up.Close()
+		up := tx.StmtContext(ctx, s.countStmt)
 		for topic, c := range counts {
 			if _, err := up.ExecContext(ctx, topic, c); err != nil {
 				return nil, err
@@ -506,7 +521,7 @@ func (s *Store) Close(ctx context.Context) error {
 		return fmt.Errorf("close store: %w", ctx.Err())
 	}
 	<-s.prunerDone
-	err := errors.Join(s.rdb.Close(), s.wdb.Close())
+	err := errors.Join(s.insertStmt.Close(), s.lookupStmt.Close(), s.countStmt.Close(), s.rdb.Close(), s.wdb.Close())
 	if err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}

@@ -1,0 +1,120 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tidings/tidings/store"
+)
+
+// BenchmarkAppend measures acknowledged appends (each durable before it
+// returns) with 1 and 64 concurrent publishers. Group commit folds the
+// concurrent ones into shared transactions.
+func BenchmarkAppend(b *testing.B) {
+	for _, publishers := range []int{1, 64} {
+		b.Run(fmt.Sprintf("publishers=%d", publishers), func(b *testing.B) {
+			s, _ := mustOpen(b, store.Options{})
+			data := []byte(`{"order":1234,"status":"paid","amount":"12.50"}`)
+			b.SetParallelism(max(1, publishers/runtimeProcs()))
+			b.ReportAllocs()
+			b.ResetTimer()
+			if publishers == 1 {
+				for range b.N {
+					if _, err := s.Append(context.Background(), []store.Input{{Topic: "orders", Type: "message", Data: data}}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			} else {
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, err := s.Append(context.Background(), []store.Input{{Topic: "orders", Type: "message", Data: data}}); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkTxPerEvent is the design group commit replaces: every publisher
+// commits its own transaction on the one write connection, with the same
+// driver and pragmas.
+func BenchmarkTxPerEvent(b *testing.B) {
+	for _, publishers := range []int{1, 64} {
+		b.Run(fmt.Sprintf("publishers=%d", publishers), func(b *testing.B) {
+			_, path := mustOpen(b, store.Options{})
+			db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			db.SetMaxOpenConns(1)
+			var next atomic.Int64
+			next.Store(1 << 40) // far from the store's own ids
+			insert := func() error {
+				tx, err := db.Begin()
+				if err != nil {
+					return err
+				}
+				defer tx.Rollback()
+				if _, err := tx.Exec(`INSERT INTO events (id, topic, type, data, key, time) VALUES (?, 'orders', 'message', ?, NULL, 0)`,
+					next.Add(1), []byte(`{"order":1234,"status":"paid","amount":"12.50"}`)); err != nil {
+					return err
+				}
+				return tx.Commit()
+			}
+			b.SetParallelism(max(1, publishers/runtimeProcs()))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := insert(); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkReadAfter resumes 100 events behind on one of 100 topics in logs
+// of growing size: the (topic, id) index keeps the cost flat.
+func BenchmarkReadAfter(b *testing.B) {
+	for _, size := range []int{1_000, 100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("events=%d", size), func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "tidings.db")
+			s := mustOpenAt(b, path, store.Options{MaxEventsPerTopic: size})
+			batch := make([]store.Input, store.MaxBatch)
+			for done := 0; done < size; done += len(batch) {
+				for i := range batch {
+					batch[i] = store.Input{Topic: fmt.Sprintf("t%d", (done+i)%100), Type: "message", Data: []byte(`{"n":1}`)}
+				}
+				mustAppend(b, s, batch...)
+			}
+			ctx := context.Background()
+			cursor := int64(size - 100*100) // 100 events behind on each topic
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				p, err := s.ReadAfter(ctx, []string{fmt.Sprintf("t%d", i%100)}, cursor, 100)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(p.Events) != 100 {
+					b.Fatalf("read %d events, want 100", len(p.Events))
+				}
+			}
+		})
+	}
+}
+
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
