@@ -299,7 +299,9 @@ export class Tidings extends Emitter {
   }
 
   _poll(gen, token) {
-    const t = this.o.pollTimeout
+    // Until the first answer, ask for one at once: it opens the subscription
+    // and tells the cursor of a subscription "from now" without waiting.
+    const t = this.state === 'open' ? this.o.pollTimeout : 0
     const [url, headers] = this._target('poll', token, false, 'timeout=' + t)
     this.req = this.p.request({ url, headers, timeout: (t + 20) * 1000 }, (err, status, text) => {
       if (gen !== this.gen) return

@@ -188,7 +188,11 @@ test('a poll reset reports the cursor just below the first event', async (t) => 
   assert.deepEqual(r.ids(), [6, 7])
   assert.equal(sub.cursor, 9)
   assert.equal(s.requests[0].url.pathname, '/v1/topics/t/poll')
-  assert.equal(s.requests[0].url.searchParams.get('timeout'), '7')
+  assert.deepEqual(
+    s.requests.map((q) => q.url.searchParams.get('timeout')),
+    ['0', '7', '7'],
+    'the first poll answers at once',
+  )
   assert.deepEqual(
     s.requests.map((q) => q.cursor),
     ['2', '7', '9'],
