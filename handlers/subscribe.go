@@ -33,6 +33,19 @@ func parseSubscribe(r *http.Request, ps httprouter.Params) (subscribeRequest, *E
 	return subscribeRequest{topics: topics, cursor: cursor, fromNow: fromNow}, nil
 }
 
+// admit checks the request's token for its topics, then takes one of its
+// address's subscription slots; release it with s.conns.release(addr).
+func (s *Server) admit(r *http.Request, req subscribeRequest) (addr string, overLimit bool, err error) {
+	if err := s.auth.CanSubscribe(r, req.topics); err != nil {
+		return "", false, err
+	}
+	addr = s.clientAddr(r)
+	if !s.conns.acquire(addr) {
+		return addr, true, nil
+	}
+	return addr, false, nil
+}
+
 // sse handles GET /v1/topics/{topics}/sse: a bounded event stream that
 // always starts with a cursor (or reset) block and ends with a final cursor
 // block, so the client always leaves with a cursor.
@@ -45,11 +58,18 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 	maxDur := s.cfg.SSEMaxDuration
 	if v := r.URL.Query().Get("max_duration"); v != "" {
 		secs, err := strconv.ParseFloat(v, 64)
-		if err != nil || secs <= 0 || secs > 1e6 {
+		// Written so that NaN, which fails every comparison, is refused.
+		if err != nil || !(secs > 0 && secs <= 1e6) {
 			s.writeError(w, r, errorf("invalid_request", "max_duration is a positive number of seconds."))
 			return
 		}
 		maxDur = min(maxDur, time.Duration(secs*float64(time.Second)))
+	}
+
+	addr, overLimit, aerr := s.admit(r, req)
+	if aerr != nil {
+		s.writeError(w, r, aerr)
+		return
 	}
 
 	h := w.Header()
@@ -58,6 +78,11 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 	h.Set("X-Accel-Buffering", "no")
 	h.Set("X-Content-Type-Options", "nosniff")
 	out := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
+	if overLimit {
+		s.sseRefuse(r, out, req, stream.EndOverloaded)
+		return
+	}
+	defer s.conns.release(addr)
 
 	sub, err := s.hub.Subscribe(req.topics)
 	if err != nil {
