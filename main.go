@@ -21,12 +21,16 @@ func main() {
 // run dispatches a subcommand and returns the exit code.
 func run(args []string) int {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		cmd = "help"
+	} else if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "serve":
 		return runServe(args)
+	case "token":
+		return runToken(args, os.Stdout, os.Stderr)
 	case "help":
 		usage(os.Stdout)
 		return 0
@@ -42,9 +46,10 @@ func usage(w io.Writer) {
 
 Usage:
   tidings [serve]     run the server (configured by TIDINGS_* variables)
+  tidings token       print a signed access token
   tidings help        show this help
 
-Run "tidings serve --help" for the server's settings.
+Run "tidings <command> --help" for a command's flags and settings.
 `)
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,7 +33,13 @@ type Config struct {
 	MaxEventBytes     int           `envconfig:"MAX_EVENT_BYTES" default:"65536" desc:"largest data, encoded"`
 	MaxRequestBytes   int64         `envconfig:"MAX_REQUEST_BYTES" default:"1048576" desc:"largest request body"`
 	MaxSubscribers    int           `envconfig:"MAX_SUBSCRIBERS" default:"10000" desc:"concurrent SSE + poll subscribers"`
-	CORSOrigins       []string      `envconfig:"CORS_ORIGINS" desc:"allowed browser origins, comma-separated"`
+	Secret            string        `envconfig:"SECRET" desc:"HS256 key for tokens, at least 32 bytes; unset: open to anyone"`
+	PublicTopics      []string      `envconfig:"PUBLIC_TOPICS" desc:"comma-separated topic patterns anyone may subscribe to"`
+	CORSOrigins       []string      `envconfig:"CORS_ORIGINS" desc:"allowed browser origins, comma-separated (default * when open, none otherwise)"`
+	MaxSubsPerIP      int           `envconfig:"MAX_SUBSCRIPTIONS_PER_IP" default:"100" desc:"concurrent SSE + poll requests per client address (0: no limit)"`
+	PublishRate       float64       `envconfig:"PUBLISH_RATE" default:"1000" desc:"events published per second per token or address (0: no limit)"`
+	PublishBurst      int           `envconfig:"PUBLISH_BURST" default:"2000" desc:"publish burst above the rate"`
+	TrustedProxyHdr   string        `envconfig:"TRUSTED_PROXY_HEADER" desc:"header holding the client address, set by a trusted proxy (e.g. Fly-Client-IP)"`
 	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"10s" desc:"graceful shutdown bound"`
 	LogLevel          slog.Level    `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat         string        `envconfig:"LOG_FORMAT" default:"auto" desc:"auto (text on a terminal, else json), text or json"`
@@ -79,13 +86,37 @@ func loadConfig() (Config, error) {
 	default:
 		return c, fmt.Errorf("TIDINGS_LOG_FORMAT must be auto, text or json, not %q", c.LogFormat)
 	}
-	for i, o := range c.CORSOrigins {
-		c.CORSOrigins[i] = strings.TrimSpace(o)
+	switch {
+	case c.MaxSubsPerIP < 0:
+		return c, errors.New("TIDINGS_MAX_SUBSCRIPTIONS_PER_IP must be 0 (no limit) or more")
+	case c.PublishRate < 0 || c.PublishRate != c.PublishRate:
+		return c, errors.New("TIDINGS_PUBLISH_RATE must be 0 (no limit) or more")
+	case c.PublishRate > 0 && c.PublishBurst < store.MaxBatch:
+		return c, fmt.Errorf("TIDINGS_PUBLISH_BURST must be at least %d, the largest batch", store.MaxBatch)
 	}
-	if len(c.CORSOrigins) == 0 {
+	c.CORSOrigins = trimAll(c.CORSOrigins)
+	c.PublicTopics = trimAll(c.PublicTopics)
+	if len(c.CORSOrigins) == 0 && c.Secret == "" {
 		c.CORSOrigins = []string{"*"}
 	}
+	if _, err := handlers.NewAuthorizer(c.Secret, c.PublicTopics); err != nil {
+		return c, err
+	}
+	if c.Secret != "" && slices.Contains(c.CORSOrigins, "*") {
+		return c, errors.New("TIDINGS_CORS_ORIGINS may be * only when no TIDINGS_SECRET is set: list the origins of your site, e.g. https://app.example.com")
+	}
 	return c, nil
+}
+
+// trimAll trims the items of a comma-separated setting and drops empty ones.
+func trimAll(list []string) []string {
+	out := list[:0]
+	for _, v := range list {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func newLogger(c Config) *slog.Logger {
@@ -108,6 +139,10 @@ func newLogger(c Config) *slog.Logger {
 // answer, queued publishes commit, and the store closes.
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	start := time.Now()
+	auth, err := handlers.NewAuthorizer(cfg.Secret, cfg.PublicTopics)
+	if err != nil {
+		return err
+	}
 	var hub *stream.Hub
 	st, err := store.Open(cfg.DB, store.Options{
 		Retention:         cfg.Retention,
@@ -136,7 +171,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		MaxEventBytes:   cfg.MaxEventBytes,
 		MaxRequestBytes: cfg.MaxRequestBytes,
 		CORSOrigins:     cfg.CORSOrigins,
-		Logger:          log,
+		Auth:            auth,
+
+		MaxSubscriptionsPerIP: cfg.MaxSubsPerIP,
+		PublishRate:           cfg.PublishRate,
+		PublishBurst:          cfg.PublishBurst,
+		TrustedProxyHeader:    cfg.TrustedProxyHdr,
+		Logger:                log,
 	}, st, hub)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -151,7 +192,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	log.Warn("no TIDINGS_SECRET set: anyone who can reach this server may publish and subscribe")
+	if auth.Open() {
+		log.Warn("no TIDINGS_SECRET set: anyone who can reach this server may publish and subscribe")
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB, "head", head, "startup", time.Since(start).Round(time.Microsecond).String())
 
 	served := make(chan error, 1)

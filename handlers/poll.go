@@ -40,6 +40,17 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 		limit = n
 	}
 
+	addr, overLimit, aerr := s.admit(r, req)
+	if aerr != nil {
+		s.writeError(w, r, aerr)
+		return
+	}
+	if overLimit {
+		s.writeError(w, r, errorf("too_many_subscribers", "This address has as many open subscriptions as it may (%d); close one or retry shortly.", s.cfg.MaxSubscriptionsPerIP))
+		return
+	}
+	defer s.conns.release(addr)
+
 	sub, err := s.hub.Subscribe(req.topics)
 	if err != nil {
 		if errors.Is(err, stream.ErrStopped) {

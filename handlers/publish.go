@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/julienschmidt/httprouter"
@@ -16,6 +17,9 @@ import (
 	"github.com/tidings/tidings/store"
 	"github.com/tidings/tidings/stream"
 )
+
+// bodyReadTimeout bounds reading a publish body.
+const bodyReadTimeout = 30 * time.Second
 
 type publishBody struct {
 	Topic string          `json:"topic"`
@@ -33,6 +37,10 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, ps httprouter.P
 	topic := ps.ByName("topics")
 	if !validTopic(topic) {
 		s.writeError(w, r, topicError(topic))
+		return
+	}
+	if err := s.allowPublish(r, 1, topic); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	var body struct {
@@ -91,6 +99,16 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, _ httprout
 		}
 		inputs[i] = in
 	}
+	topics := make([]string, 0, 1)
+	for _, in := range inputs {
+		if !contains(topics, in.Topic) {
+			topics = append(topics, in.Topic)
+		}
+	}
+	if err := s.allowPublish(r, len(inputs), topics...); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	res, err := s.store.Append(r.Context(), inputs)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -109,6 +127,25 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, _ httprout
 	}
 	out = append(out, "]}\n"...)
 	writeJSON(w, status, out)
+}
+
+// allowPublish checks the token covers every topic and the client is
+// within its publish rate for n more events.
+func (s *Server) allowPublish(r *http.Request, n int, topics ...string) error {
+	claims, err := s.auth.CanPublish(r, topics...)
+	if err != nil {
+		return err
+	}
+	key := "addr:" + s.clientAddr(r)
+	if claims != nil {
+		// The signature names the token without keeping the whole of it.
+		raw := bearer(r)
+		key = "token:" + raw[strings.LastIndexByte(raw, '.')+1:]
+	}
+	if !s.rate.allow(key, n, time.Now()) {
+		return errorf("too_many_requests", "Over the publish rate of %g events per second (bursts of %d); retry shortly.", s.cfg.PublishRate, s.cfg.PublishBurst)
+	}
+	return nil
 }
 
 // appendResult encodes a stored event without its data.
@@ -168,6 +205,8 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) *Erro
 	if r.ContentLength > s.cfg.MaxRequestBytes {
 		return errorf("too_large", "The request body is %d bytes; the limit is %d.", r.ContentLength, s.cfg.MaxRequestBytes)
 	}
+	// A body that trickles in must not hold the connection for ever.
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxRequestBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError

@@ -43,7 +43,19 @@ type Config struct {
 	MaxRequestBytes int64
 	// CORSOrigins are the allowed browser origins; "*" allows any.
 	CORSOrigins []string
-	Logger      *slog.Logger
+	// Auth checks tokens; nil means open mode.
+	Auth *Authorizer
+	// MaxSubscriptionsPerIP bounds concurrent SSE + poll requests per
+	// client address; 0 means unlimited.
+	MaxSubscriptionsPerIP int
+	// PublishRate and PublishBurst bound events published per second per
+	// token (or per address without one); a rate of 0 means unlimited.
+	PublishRate  float64
+	PublishBurst int
+	// TrustedProxyHeader names a header holding the client's address (such
+	// as Fly-Client-IP), set by a proxy in front; empty: the connection's.
+	TrustedProxyHeader string
+	Logger             *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -66,6 +78,9 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Auth == nil {
+		c.Auth, _ = NewAuthorizer("", nil)
+	}
 }
 
 // Server serves the API.
@@ -74,13 +89,24 @@ type Server struct {
 	log    *slog.Logger
 	store  Appender
 	hub    Hub
+	auth   *Authorizer
+	conns  *connCounter
+	rate   *rateLimiter
 	router *httprouter.Router
 }
 
 // New returns the API handler.
 func New(cfg Config, st Appender, hub Hub) *Server {
 	cfg.setDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st, hub: hub}
+	s := &Server{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		store: st,
+		hub:   hub,
+		auth:  cfg.Auth,
+		conns: newConnCounter(cfg.MaxSubscriptionsPerIP),
+		rate:  newRateLimiter(cfg.PublishRate, cfg.PublishBurst),
+	}
 	r := httprouter.New()
 	r.POST("/v1/topics/:topics/events", s.publish)
 	r.POST("/v1/events", s.publishBatch)

@@ -1,0 +1,178 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// MinSecretBytes is the shortest TIDINGS_SECRET accepted: HS256 keys
+// shorter than the hash are easier to guess than the signature is to forge.
+const MinSecretBytes = 32
+
+// Claims are the token claims tidings reads. Exp is required.
+type Claims struct {
+	Publish   []string `json:"tidings.publish,omitempty"`
+	Subscribe []string `json:"tidings.subscribe,omitempty"`
+	jwt.RegisteredClaims
+}
+
+// Authorizer checks tokens and topic patterns. A nil secret means open
+// mode: everything is allowed.
+type Authorizer struct {
+	secret []byte
+	public []string
+	parser *jwt.Parser
+}
+
+// NewAuthorizer returns an Authorizer for secret (empty: open) and the
+// patterns anyone may subscribe to.
+func NewAuthorizer(secret string, publicTopics []string) (*Authorizer, error) {
+	a := &Authorizer{public: publicTopics}
+	for _, p := range publicTopics {
+		if !ValidPattern(p) {
+			return nil, errors.New("TIDINGS_PUBLIC_TOPICS: " + p + " is not a topic or a prefix ending in *")
+		}
+	}
+	if secret == "" {
+		return a, nil
+	}
+	if len(secret) < MinSecretBytes {
+		return nil, errors.New("TIDINGS_SECRET must be at least 32 bytes long; generate one with: openssl rand -base64 32")
+	}
+	a.secret = []byte(secret)
+	// The algorithm is pinned: "none" and every other algorithm are
+	// refused, whatever the token's header says.
+	a.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithLeeway(5*time.Second),
+	)
+	return a, nil
+}
+
+// Open reports whether no secret is configured.
+func (a *Authorizer) Open() bool { return a.secret == nil }
+
+// ValidPattern reports whether p is a topic, "*", or a topic prefix
+// followed by "*".
+func ValidPattern(p string) bool {
+	if p == "*" {
+		return true
+	}
+	if prefix, ok := strings.CutSuffix(p, "*"); ok {
+		return validTopic(prefix)
+	}
+	return validTopic(p)
+}
+
+// MatchPattern reports whether pattern covers topic.
+func MatchPattern(pattern, topic string) bool {
+	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
+		return strings.HasPrefix(topic, prefix)
+	}
+	return pattern == topic
+}
+
+func matchAny(patterns []string, topic string) bool {
+	for _, p := range patterns {
+		if ValidPattern(p) && MatchPattern(p, topic) {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	errNoToken      = errorf("unauthorized", "A token is required: send Authorization: Bearer <token> or ?token=<token>.")
+	errBadToken     = errorf("unauthorized", "The token is malformed, wrongly signed or expired.")
+	errTokenNoScope = errorf("forbidden", "The token does not allow this on every requested topic.")
+)
+
+// bearer returns the request's token from the Authorization header, else
+// from the token query parameter.
+func bearer(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(tok)
+		}
+		return "\x00invalid" // a header that is not a bearer token is a bad token
+	}
+	return r.URL.Query().Get("token")
+}
+
+// Token parses and verifies a token. The error never holds the token.
+func (a *Authorizer) Token(raw string) (*Claims, error) {
+	if raw == "" {
+		return nil, errNoToken
+	}
+	c := &Claims{}
+	if _, err := a.parser.ParseWithClaims(raw, c, func(*jwt.Token) (any, error) { return a.secret, nil }); err != nil {
+		return nil, errBadToken
+	}
+	return c, nil
+}
+
+// CanPublish checks that r carries a token allowing publishing on every
+// topic. It returns the verified claims (nil in open mode).
+func (a *Authorizer) CanPublish(r *http.Request, topics ...string) (*Claims, error) {
+	if a.Open() {
+		return nil, nil
+	}
+	c, err := a.Token(bearer(r))
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range topics {
+		if !matchAny(c.Publish, t) {
+			return nil, errTokenNoScope
+		}
+	}
+	return c, nil
+}
+
+// CanSubscribe checks that every topic is public or covered by r's token.
+// A token that is sent is verified even when every topic is public.
+func (a *Authorizer) CanSubscribe(r *http.Request, topics []string) error {
+	if a.Open() {
+		return nil
+	}
+	raw := bearer(r)
+	var c *Claims
+	if raw != "" {
+		var err error
+		if c, err = a.Token(raw); err != nil {
+			return err
+		}
+	}
+	for _, t := range topics {
+		if matchAny(a.public, t) {
+			continue
+		}
+		if c == nil {
+			return errNoToken
+		}
+		if !matchAny(c.Subscribe, t) {
+			return errTokenNoScope
+		}
+	}
+	return nil
+}
+
+// Mint signs a token for the given patterns, valid for ttl. It is what
+// "tidings token" prints.
+func Mint(secret string, publish, subscribe []string, ttl time.Duration, now time.Time) (string, error) {
+	c := Claims{
+		Publish:   publish,
+		Subscribe: subscribe,
+		RegisteredClaims: jwt.RegisteredClaims{
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		},
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(secret))
+}
