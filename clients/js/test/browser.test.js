@@ -1,0 +1,144 @@
+// The browser adapters in headless Chromium against the real server, from a
+// page on another origin (so through the server's CORS answers): fetch
+// streaming, the native EventSource and long-poll, over bounded responses.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import http from 'node:http'
+import { readFile, mkdtemp, rm } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+import { startServer, publishAll } from './server.js'
+
+const chromiumPath = process.env.TIDINGS_CHROMIUM || '/usr/bin/chromium'
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+// The page subscribes once per adapter and records what each one emits.
+const page = `<!doctype html>
+<meta charset="utf-8">
+<title>tidings client test</title>
+<script type="module">
+import { Tidings } from '/index.js'
+const q = new URLSearchParams(location.search)
+const url = q.get('server')
+const topics = ['web', 'web.other']
+window.results = {}
+const kinds = {
+  fetch: { transport: 'sse', cursor: 'storage' },
+  eventsource: { transport: 'sse', fetch: null, types: ['chat'] },
+  poll: { transport: 'poll', pollTimeout: 2 },
+}
+for (const [name, opts] of Object.entries(kinds)) {
+  const r = (window.results[name] = { events: [], states: [], errors: [] })
+  const sub = new Tidings({ url, topics, minDelay: 100, maxDelay: 1000, ...opts })
+  sub.on('event', (e) => r.events.push(e))
+  sub.on('state', (s) => r.states.push(s))
+  sub.on('error', (e) => r.errors.push(String(e && e.message)))
+  r.transport = () => sub.transport
+  sub.start()
+}
+</script>`
+
+let server, statics, browser, userDataDir
+before(async () => {
+  if (!existsSync(chromiumPath)) return
+  server = await startServer({ TIDINGS_SSE_MAX_DURATION: '2s', TIDINGS_SSE_RETRY: '100ms' })
+  // Serves the package's own files, and the page, from another origin.
+  statics = http.createServer(async (req, res) => {
+    const p = new URL(req.url, 'http://x').pathname
+    if (p === '/test.html') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      return res.end(page)
+    }
+    const file = path.join(root, path.normalize(p))
+    if (!/^\/(index\.js|src\/[a-z0-9]+\.js)$/.test(p) || !file.startsWith(root)) {
+      res.writeHead(404)
+      return res.end()
+    }
+    res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' })
+    res.end(await readFile(file))
+  })
+  await new Promise((r) => statics.listen(0, '127.0.0.1', r))
+  userDataDir = await mkdtemp(path.join(tmpdir(), 'tidings-chromium-'))
+  browser = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+})
+
+after(async () => {
+  if (browser) await browser.close()
+  if (statics) {
+    statics.closeAllConnections()
+    statics.close()
+  }
+  if (server) await server.stop()
+  if (userDataDir) await rm(userDataDir, { recursive: true, force: true })
+})
+
+test('Chromium: fetch, EventSource and long-poll receive published events in order', { skip: !existsSync(chromiumPath) && `no browser at ${chromiumPath}` }, async () => {
+  const tab = await browser.newPage()
+  const pageErrors = []
+  tab.on('pageerror', (e) => pageErrors.push(e))
+  const kinds = new Set()
+  tab.on('request', (r) => {
+    const u = new URL(r.url())
+    if (u.origin === server.url) kinds.add(`${r.resourceType()} ${u.pathname.split('/').pop()}`)
+  })
+  const origin = `http://127.0.0.1:${statics.address().port}`
+  await tab.goto(`${origin}/test.html?server=${encodeURIComponent(server.url)}`)
+  await tab.waitForFunction(
+    () => window.results && Object.values(window.results).every((r) => r.states.at(-1) === 'open'),
+    null,
+    { timeout: 30000 },
+  )
+  const payloads = ['你好', { emoji: '🙂👍🏽', quote: '"q"\n' }, [1, '二', null], 'a'.repeat(3000)]
+  const want = []
+  // Spread over more than one bounded response.
+  for (let round = 0; round < 3; round++) {
+    want.push(...(await publishAll(server, round % 2 ? 'web.other' : 'web', payloads, { type: 'chat' })))
+    await new Promise((r) => setTimeout(r, 700))
+  }
+  await tab.waitForFunction(
+    (n) => Object.values(window.results).every((r) => r.events.length >= n),
+    want.length,
+    { timeout: 30000 },
+  )
+  const results = await tab.evaluate(() =>
+    Object.fromEntries(
+      Object.entries(window.results).map(([k, r]) => [k, { events: r.events, errors: r.errors, transport: r.transport() }]),
+    ),
+  )
+  for (const [name, r] of Object.entries(results)) {
+    assert.deepEqual(
+      r.events.map((e) => e.id),
+      want,
+      name,
+    )
+    assert.deepEqual(
+      r.events.map((e) => e.data),
+      [...payloads, ...payloads, ...payloads],
+      name,
+    )
+    assert.deepEqual(r.errors, [], name)
+  }
+  assert.equal(results.fetch.transport, 'sse')
+  assert.equal(results.eventsource.transport, 'sse')
+  const stored = await tab.evaluate((key) => localStorage.getItem(key), `tidings:cursor:${server.url}:web,web.other`)
+  assert.ok(Number(stored) >= want.at(-1), `stored cursor ${stored}`)
+  assert.deepEqual(pageErrors, [])
+  // The page really used each of the browser's mechanisms.
+  assert.deepEqual([...kinds].sort(), ['eventsource sse', 'fetch poll', 'fetch sse'])
+})
