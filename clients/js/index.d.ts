@@ -1,0 +1,141 @@
+// Types for tidings-client. The wire contract is the project's SPEC.md; the
+// usage guide is docs/client.md.
+
+/** An event as stored by the server, handed over by both transports. */
+export interface TidingsEvent<T = unknown> {
+  /** Positive, unique across the server, increasing with commit order. */
+  id: number
+  topic: string
+  /** "message" unless the publisher set a type. */
+  type: string
+  data: T
+  /** Commit time, UTC, RFC 3339 with milliseconds. */
+  time: string
+}
+
+export type ResetReason = 'cursor_expired' | 'cursor_ahead'
+
+/** The cursor could not be honoured; the subscription continues from `cursor`. */
+export interface ResetInfo {
+  reason: ResetReason | string
+  cursor: number
+}
+
+export type State = 'connecting' | 'open' | 'waiting' | 'stopped'
+
+/** An error from the server carries its HTTP status and error code. */
+export interface TidingsError extends Error {
+  status?: number
+  code?: string
+}
+
+/** The part of the WeChat `wx` object the client uses (also fits `uni`, Taro). */
+export interface WxLike {
+  request(options: Record<string, any>): any
+  getStorageSync?(key: string): any
+  setStorageSync?(key: string, value: string): void
+  onNetworkStatusChange?(listener: (res: { isConnected: boolean }) => void): void
+}
+
+export type Token = string | null | undefined | (() => string | null | undefined | Promise<string | null | undefined>)
+
+export interface CommonOptions {
+  /** Server base URL, e.g. "https://push.example.com". A trailing slash is ignored. */
+  url: string
+  /** Sent as `Authorization: Bearer` (as `?token=` with EventSource). A function is called before each request. */
+  token?: Token
+  /** Default 'auto': WeChat when a `wx` object is present, else browser (fetch, EventSource). */
+  platform?: 'auto' | 'browser' | 'wechat'
+  /** The `wx` object to use; default the global one. */
+  wx?: WxLike
+  /** A fetch implementation; `null` to do without (SSE then uses EventSource). */
+  fetch?: typeof fetch | null
+  /** An EventSource implementation, used where fetch cannot stream. */
+  EventSource?: any
+  /** First delay after a failure, in ms; it doubles per failure, with jitter. Default 1000. */
+  minDelay?: number
+  /** Longest delay between attempts, in ms. Default 30000. */
+  maxDelay?: number
+}
+
+export interface TidingsOptions extends CommonOptions {
+  /** One topic or several; events of all of them arrive in one id order. */
+  topics: string | string[]
+  /** Default 'auto': SSE, falling back to long-poll when the stream stays silent. */
+  transport?: 'auto' | 'sse' | 'poll'
+  /**
+   * Where to start: a cursor number (0 = everything retained); 'storage' to
+   * resume from, and keep, the cursor in localStorage or wx storage under
+   * "tidings:cursor:<url>:<sorted topics joined by ','>". Default: from now.
+   */
+  cursor?: number | 'storage'
+  /** With transport 'auto': ms without a byte on a new stream before switching to long-poll. Default 5000; 0 never. */
+  fallbackAfter?: number
+  /** Long-poll timeout asked of the server, in seconds. Default 25. */
+  pollTimeout?: number
+  /** ms of silence after which an open stream is replaced. Default 45000; 0 never. */
+  idleTimeout?: number
+  /** Event types to listen for when the stream runs over EventSource ("message" always is). */
+  types?: string[]
+}
+
+export interface TidingsEvents {
+  event: TidingsEvent
+  reset: ResetInfo
+  state: State
+  error: TidingsError
+}
+
+/** One subscription to one or more topics. */
+export class Tidings {
+  constructor(options: TidingsOptions)
+  /** Opens the subscription (e.g. in App.onShow). Does nothing if it runs. */
+  start(): this
+  /** Aborts the open request and keeps the cursor (e.g. in App.onHide). */
+  stop(): this
+  on<K extends keyof TidingsEvents>(type: K, listener: (value: TidingsEvents[K]) => void): this
+  off<K extends keyof TidingsEvents>(type: K, listener: (value: TidingsEvents[K]) => void): this
+  /** The last id handled; null until known for a subscription "from now". */
+  readonly cursor: number | null
+  readonly state: State
+  /** The transport in use now: 'poll' after a fallback. */
+  readonly transport: 'sse' | 'poll'
+  /** The storage key of this subscription's cursor. */
+  readonly key: string
+}
+
+export interface PublishOptions {
+  type?: string
+  /** Idempotency key; one is generated when absent. */
+  key?: string
+}
+
+/** The server's answer: the stored event without data; duplicate when an earlier attempt stored it. */
+export interface Published {
+  id: number
+  topic: string
+  type: string
+  time: string
+  duplicate?: boolean
+}
+
+/** Publishes in order through a queue that retries across network failures. */
+export class Publisher {
+  constructor(options: CommonOptions)
+  /** Resolves once the server has stored the event; rejects if the server refuses it. */
+  publish(topic: string, data: unknown, options?: PublishOptions): Promise<Published>
+  /** Retries the queue now instead of at the next backoff. */
+  flush(): void
+  /** Events not yet acknowledged. */
+  readonly pending: number
+}
+
+/** The event-stream parser (WHATWG rules), exported for reuse and tests. */
+export class Parser {
+  constructor(onEvent: (block: { type: string; data: string; id: string }) => void, onRetry?: (ms: number) => void)
+  push(chunk: Uint8Array | ArrayBuffer): void
+  readonly lastEventId: string
+}
+
+/** UTF-8 to string with U+FFFD for malformed input, for runtimes without TextDecoder. */
+export function decodeUtf8(bytes: Uint8Array): string
