@@ -474,3 +474,28 @@ func post(url, body string) (int, []byte, error) {
 	b, err := io.ReadAll(res.Body)
 	return res.StatusCode, b, err
 }
+
+// get is safe to call from any goroutine.
+func get(url string) (int, http.Header, []byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, b, err
+}
+
+// decode unmarshals b into v, reporting (not stopping) on failure so it
+// may run in any goroutine.
+func decode(t testing.TB, b []byte, v any) {
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Errorf("decode %s: %v", b, err)
+	}
+}
