@@ -31,6 +31,12 @@ func run(args []string) int {
 		return runServe(args)
 	case "token":
 		return runToken(args, os.Stdout, os.Stderr)
+	case "publish":
+		return runPublish(args, os.Stdin, os.Stdout, os.Stderr)
+	case "tail":
+		return runTail(args, os.Stdout, os.Stderr)
+	case "version":
+		return runVersion(args, os.Stdout, os.Stderr)
 	case "help":
 		usage(os.Stdout)
 		return 0
@@ -47,6 +53,9 @@ func usage(w io.Writer) {
 Usage:
   tidings [serve]     run the server (configured by TIDINGS_* variables)
   tidings token       print a signed access token
+  tidings publish     publish one event: TOPIC [DATA | -]
+  tidings tail        print the events of topics as they are published
+  tidings version     print the version
   tidings help        show this help
 
 Run "tidings <command> --help" for a command's flags and settings.

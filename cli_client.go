@@ -1,0 +1,108 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/tidings/tidings/client"
+)
+
+// connFlags are the flags every client subcommand shares. Their defaults
+// come from the environment after parsing, so --help never prints a token.
+type connFlags struct {
+	url   string
+	token string
+}
+
+const defaultURL = "http://localhost:8080"
+
+func (c *connFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.url, "url", "", "server base `URL` (default $TIDINGS_URL, else "+defaultURL+")")
+	fs.StringVar(&c.token, "token", "", "access `token`, sent as Authorization: Bearer (default $TIDINGS_TOKEN)")
+}
+
+// connEnvHelp documents the variables connFlags reads.
+const connEnvHelp = `
+Environment:
+  TIDINGS_URL     server base URL when --url is not given
+  TIDINGS_TOKEN   access token when --token is not given (see "tidings token")
+`
+
+// client builds the client the flags and environment describe.
+func (c *connFlags) client(stderr io.Writer) (*client.Client, error) {
+	url := c.url
+	if url == "" {
+		url = os.Getenv("TIDINGS_URL")
+	}
+	if url == "" {
+		url = defaultURL
+	}
+	token := c.token
+	if token == "" {
+		token = os.Getenv("TIDINGS_TOKEN")
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{
+		Level: slog.LevelWarn,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && (a.Key == slog.TimeKey || a.Key == slog.LevelKey) {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	return client.New(url, client.Options{Token: token, Logger: log, UserAgent: "tidings/" + versionString()})
+}
+
+// parseInterspersed parses flags that may come before, between or after
+// the positional arguments, which it returns. After "--" everything is
+// positional (for data that starts with "-").
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// flagExit is the exit status after a flag error, which the FlagSet has
+// already reported with its usage: 0 for --help, else 2.
+func flagExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}
+
+// helpRequested reports whether args ask for help before any "--", so the
+// help goes to standard output like "tidings --help".
+func helpRequested(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// errText is err without the client package's "tidings: " prefix, which
+// the command name already gives.
+func errText(err error) string {
+	return strings.TrimPrefix(err.Error(), "tidings: ")
+}
