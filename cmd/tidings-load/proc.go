@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// server is a process the tool started (tidings or a baseline), or an
+// existing tidings given with --addr (then pid is 0 and nothing is
+// measured on the server side).
+type server struct {
+	name    string
+	base    string // http://host:port
+	pid     int
+	cmd     *exec.Cmd
+	startup time.Duration // exec to the first 200 from the ready URL
+	stderr  *tailBuffer
+	done    chan struct{}
+}
+
+// tailBuffer keeps the last lines a child wrote, for error messages.
+type tailBuffer struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (t *tailBuffer) add(s string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lines = append(t.lines, s)
+	if len(t.lines) > 20 {
+		t.lines = t.lines[len(t.lines)-20:]
+	}
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.Join(t.lines, "\n")
+}
+
+// tidingsBinary returns the server binary: --server-bin, or one built from
+// the module that holds this tool.
+func (o *options) tidingsBinary() (string, error) {
+	if o.serverBin != "" {
+		return o.serverBin, nil
+	}
+	if o.builtBin != "" {
+		return o.builtBin, nil
+	}
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("find the tidings module (go env GOMOD): %w; pass --server-bin", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside the tidings module; run from the repository or pass --server-bin")
+	}
+	bin := filepath.Join(o.workDir, "tidings")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = filepath.Dir(gomod)
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("build tidings: %w", err)
+	}
+	o.builtBin = bin
+	return bin, nil
+}
+
+// startTidings starts a tidings server on a fresh database (or on db if
+// given), with env added to the defaults, and waits until /readyz answers.
+func (o *options) startTidings(ctx context.Context, db string, env ...string) (*server, error) {
+	if o.addr != "" {
+		return &server{name: "tidings", base: "http://" + o.addr}, nil
+	}
+	bin, err := o.tidingsBinary()
+	if err != nil {
+		return nil, err
+	}
+	if db == "" {
+		dir, err := os.MkdirTemp(o.workDir, "db-")
+		if err != nil {
+			return nil, err
+		}
+		db = filepath.Join(dir, "tidings.db")
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(),
+		"TIDINGS_ADDR=127.0.0.1:0",
+		"TIDINGS_DB="+db,
+		"TIDINGS_LOG_FORMAT=json",
+		"TIDINGS_LOG_LEVEL=info", // the listening line is logged at info
+		"TIDINGS_MAX_SUBSCRIBERS=100000",
+		"TIDINGS_SSE_MAX_DURATION=10m",
+		"TIDINGS_POLL_MAX_TIMEOUT=10m",
+		// Every client of a load test is one loopback address, which the
+		// per-address limits would throttle at once.
+		"TIDINGS_PUBLISH_RATE=0",
+		"TIDINGS_MAX_SUBSCRIPTIONS_PER_IP=0",
+	)
+	cmd.Env = append(cmd.Env, env...)
+	return startProcess(ctx, "tidings", cmd, "/readyz", func(line string) string {
+		var l struct {
+			Msg  string `json:"msg"`
+			Addr string `json:"addr"`
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "listening" {
+			return l.Addr
+		}
+		return ""
+	})
+}
+
+// startBaseline re-executes this tool as one of the baseline servers.
+func (o *options) startBaseline(ctx context.Context, kind string) (*server, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, baselineCommand, kind)
+	return startProcess(ctx, "baseline-"+kind, cmd, "/readyz", func(line string) string {
+		if addr, ok := strings.CutPrefix(line, "listening "); ok {
+			return addr
+		}
+		return ""
+	})
+}
+
+// startProcess runs cmd, finds its address in a stderr line with addrOf,
+// then polls ready until it answers 200; startup is measured from exec.
+func startProcess(ctx context.Context, name string, cmd *exec.Cmd, ready string, addrOf func(string) string) (*server, error) {
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	s := &server{name: name, cmd: cmd, stderr: &tailBuffer{}, done: make(chan struct{})}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	s.pid = cmd.Process.Pid
+	addrc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		found := false
+		for sc.Scan() {
+			line := sc.Text()
+			s.stderr.add(line)
+			if !found {
+				if a := addrOf(line); a != "" {
+					found = true
+					addrc <- a
+				}
+			}
+		}
+		io.Copy(io.Discard, stderr)
+		cmd.Wait()
+		close(s.done)
+	}()
+	select {
+	case addr := <-addrc:
+		s.base = "http://" + addr
+	case <-s.done:
+		return nil, fmt.Errorf("%s exited before listening:\n%s", name, s.stderr)
+	case <-time.After(2 * time.Minute):
+		s.stop()
+		return nil, fmt.Errorf("%s did not listen within 2m:\n%s", name, s.stderr)
+	case <-ctx.Done():
+		s.stop()
+		return nil, ctx.Err()
+	}
+	client := &http.Client{Timeout: time.Second}
+	for {
+		resp, err := client.Get(s.base + ready)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Since(start) > time.Minute {
+			s.stop()
+			return nil, fmt.Errorf("%s not ready within 1m: %v\n%s", name, err, s.stderr)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	s.startup = time.Since(start)
+	client.CloseIdleConnections()
+	return s, nil
+}
+
+// stop ends a started server with SIGTERM, then SIGKILL after 15s.
+func (s *server) stop() {
+	if s == nil || s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// cpuSeconds is the user+system CPU time the process has used, or -1 when
+// the server is not ours.
+func (s *server) cpuSeconds() float64 {
+	if s.pid == 0 {
+		return -1
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.pid))
+	if err != nil {
+		return -1
+	}
+	// Fields after the command name, which may hold spaces: state is
+	// field 3, utime 14, stime 15.
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ is 100 on Linux
+}
+
+// rssKB is VmRSS of the process in KiB, or -1 when the server is not ours.
+func (s *server) rssKB() int64 {
+	if s.pid == 0 {
+		return -1
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.pid))
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return -1
+}
