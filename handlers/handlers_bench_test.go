@@ -1,0 +1,181 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tidings/tidings/handlers"
+	"github.com/tidings/tidings/store"
+	"github.com/tidings/tidings/stream"
+)
+
+// benchServer wires a real store in b.TempDir(), a hub and the API, as
+// serve does.
+func benchServer(b *testing.B) (*handlers.Server, *store.Store, *stream.Hub) {
+	b.Helper()
+	var hub *stream.Hub
+	st, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), store.Options{
+		OnCommit: func(evs []store.Event) { hub.Committed(evs) },
+		OnPrune:  func(id int64) { hub.Pruned(id) },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hub = stream.NewHub(st, stream.HubOptions{})
+	b.Cleanup(func() {
+		hub.Stop()
+		st.Close(context.Background())
+	})
+	return handlers.New(handlers.Config{}, st, hub), st, hub
+}
+
+// BenchmarkPublish calls the publish handler directly (no network) from
+// parallel publishers, so group commit folds them as under load; it
+// counts the server's allocations per acknowledged event.
+func BenchmarkPublish(b *testing.B) {
+	srv, _, _ := benchServer(b)
+	b.ReportAllocs()
+	b.SetParallelism(32) // 64 publishers on 2 cores
+	b.RunParallel(func(pb *testing.PB) {
+		body := []byte(`{"data":{"t":1763798400000000000,"text":"hello"}}`)
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodPost, "/v1/topics/bench/events", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			srv.ServeHTTP(rec, req)
+			if rec.Code != http.StatusCreated {
+				b.Errorf("status %d: %s", rec.Code, rec.Body)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkPublishRoundTrip is one keep-alive publisher over loopback
+// HTTP: client, server, commit and answer.
+func BenchmarkPublishRoundTrip(b *testing.B) {
+	srv, _, _ := benchServer(b)
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	client := ts.Client()
+	u := ts.URL + "/v1/topics/bench/events"
+	body := []byte(`{"data":{"t":1763798400000000000}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := client.Post(u, "application/json", bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+}
+
+// BenchmarkPollAnswer is a resume answered from the in-memory tail: a poll
+// 100 events back, encoded from the events' pre-encoded JSON.
+func BenchmarkPollAnswer(b *testing.B) {
+	srv, _, hub := benchServer(b)
+	var evs []store.Event
+	for i := int64(1); i <= 1000; i++ {
+		evs = append(evs, store.Event{ID: i, Topic: "bench", Type: "message", Data: []byte(`{"t":1}`), Time: time.UnixMilli(1763798400123)})
+	}
+	hub.Committed(evs)
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, "/v1/topics/bench/poll?cursor=900&timeout=0", nil)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	}
+}
+
+// flushRecorder is a ResponseWriter for SSE benchmarks: it counts event
+// frames (blocks with an id that are not control blocks) and discards the
+// bytes, so only the server's work is measured.
+type flushRecorder struct {
+	h      http.Header
+	frames *atomic.Int64
+	notify chan struct{}
+}
+
+func (w *flushRecorder) Header() http.Header { return w.h }
+func (w *flushRecorder) WriteHeader(int)     {}
+func (w *flushRecorder) Flush()              {}
+func (w *flushRecorder) Write(p []byte) (int, error) {
+	if bytes.HasPrefix(p, []byte("id: ")) && !bytes.Contains(p, []byte("event: tidings.")) {
+		w.frames.Add(1)
+		select {
+		case w.notify <- struct{}{}:
+		default:
+		}
+	}
+	return len(p), nil
+}
+
+// BenchmarkSSEFanout runs the real SSE handler for N subscribers of one
+// topic and commits one event at a time into the hub, waiting until every
+// stream has written it. allocs/delivery counts the process's
+// allocations per event written to one stream.
+func BenchmarkSSEFanout(b *testing.B) {
+	for _, subs := range []int{100, 1000, 5000} {
+		b.Run(fmt.Sprintf("subs=%d", subs), func(b *testing.B) {
+			srv, st, hub := benchServer(b)
+			_ = st
+			var frames atomic.Int64
+			notify := make(chan struct{}, 1)
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			started := make(chan struct{}, subs)
+			for range subs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/v1/topics/bench/sse?cursor=0", nil)
+					w := &flushRecorder{h: http.Header{}, frames: &frames, notify: notify}
+					started <- struct{}{}
+					srv.ServeHTTP(w, req)
+				}()
+			}
+			for range subs {
+				<-started
+			}
+			// Wait until every stream is registered: a committed event
+			// then reaches all of them.
+			for hub.Active() < subs {
+				time.Sleep(time.Millisecond)
+			}
+			b.Cleanup(func() { cancel(); wg.Wait() })
+
+			var ms0, ms1 runtime.MemStats
+			runtime.ReadMemStats(&ms0)
+			b.ResetTimer()
+			var id int64
+			for b.Loop() {
+				id++
+				hub.Committed([]store.Event{{ID: id, Topic: "bench", Type: "message", Data: []byte(`{"t":` + strconv.FormatInt(id, 10) + `}`), Time: time.Now()}})
+				for frames.Load() < id*int64(subs) {
+					<-notify
+				}
+			}
+			b.StopTimer()
+			runtime.ReadMemStats(&ms1)
+			n := float64(frames.Load())
+			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/n, "allocs/delivery")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/delivery")
+		})
+	}
+}
