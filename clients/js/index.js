@@ -66,6 +66,8 @@ export class Tidings extends Emitter {
     const o = (this.o = Object.assign({}, defaults, opts))
     this.url = String(o.url).replace(/\/+$/, '')
     this.topics = [].concat(o.topics)
+    for (const t of this.topics)
+      if (!/^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/.test(t)) throw new TypeError('tidings: invalid topic ' + JSON.stringify(t))
     this.p = platform(o)
     this.key = 'tidings:cursor:' + this.url + ':' + this.topics.slice().sort().join(',')
     let c = o.cursor
@@ -213,10 +215,12 @@ export class Tidings extends Emitter {
         return
       }
       if (type === 'tidings.reset') {
-        this._opened()
+        this._opened(true)
         this._reset(d.reason, d.cursor)
       } else if (type === 'tidings.cursor') {
-        this._opened()
+        // An answer that is only "come back later" does not end a series
+        // of failures.
+        this._opened(!d.end || d.end === 'max_duration')
         this._advance(d.cursor)
         if (d.end) this._ended(d.end)
       }
@@ -231,8 +235,8 @@ export class Tidings extends Emitter {
     this._deliver(e)
   }
 
-  _opened() {
-    this.fails = 0
+  _opened(ok) {
+    if (ok) this.fails = 0
     this._set('open')
   }
 
@@ -288,13 +292,15 @@ export class Tidings extends Emitter {
     if (gen !== this.gen) return
     this._abort()
     this._save()
-    this._set('waiting')
+    err = err || new Error('request failed')
+    const s = err.status
+    // A request that can never succeed as sent: retrying only adds load.
+    const fatal = s === 400 || s === 403 || (s === 401 && typeof this.o.token !== 'function')
+    if (!fatal) this._set('waiting')
     const g = this.gen
     this.emit('error', err)
     if (g !== this.gen || this.state === 'stopped') return
-    const s = err.status
-    // A request that can never succeed as sent: retrying only adds load.
-    if (s === 400 || s === 403 || (s === 401 && typeof this.o.token !== 'function')) return this.stop()
+    if (fatal) return this.stop()
     this._wait(backoff(this.o, this.fails++), true)
   }
 
@@ -316,7 +322,7 @@ export class Tidings extends Emitter {
         }
       }
       if (err) return this._fail(gen, err)
-      this._opened()
+      this._opened(true)
       const events = a.events || []
       // N, the cursor the server continued from, is just below the first
       // event it sent, or its answer's cursor when it sent none.
@@ -399,7 +405,7 @@ export class Publisher {
       const headers = { 'Content-Type': 'application/json' }
       if (token) headers.Authorization = 'Bearer ' + token
       this.p.request(
-        { url: this.url + '/v1/topics/' + it.topic + '/events', method: 'POST', headers, body: it.body, timeout: 30000 },
+        { url: this.url + '/v1/topics/' + encodeURIComponent(it.topic) + '/events', method: 'POST', headers, body: it.body, timeout: 30000 },
         done,
       )
     }, done)

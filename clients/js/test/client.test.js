@@ -137,7 +137,31 @@ test('a request that can never succeed stops the subscription', async (t) => {
   assert.equal(r.errors[0].status, 400)
   assert.equal(r.errors[0].code, 'bad_topic')
   assert.equal(sub.state, 'stopped')
+  assert.deepEqual(r.states, ['connecting', 'stopped'])
   assert.equal(s.requests.length, 1)
+})
+
+test('repeated overload answers without a retry hint back off further each time', async (t) => {
+  const s = await stub((req, res, info) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    if (info.n < 4) return res.end(sseCursor(3, 'overloaded'))
+    res.write(sseCursor(3))
+  })
+  const [sub, r] = client(t, s, { minDelay: 100, maxDelay: 2000 })
+  sub.start()
+  await waitUntil(() => s.requests.length === 5 && r.states.at(-1) === 'open', 'the fifth answer')
+  const want = [100, 200, 400, 800]
+  for (let i = 0; i < 4; i++) {
+    const gap = s.requests[i + 1].at - s.requests[i].at
+    assert.ok(gap >= want[i] / 2 - 5 && gap < want[i] + 1000, `gap ${i}: ${gap}ms, want [${want[i] / 2}, ${want[i]})`)
+  }
+  assert.deepEqual(r.errors, [], 'overload is not an error')
+})
+
+test('an invalid topic is refused at once', () => {
+  for (const topics of [['a b'], ['a,b'], [''], ['x/y'], ['.dot'], ['ok', 'a'.repeat(129)]])
+    assert.throws(() => new Tidings({ url: 'http://127.0.0.1:9', topics }), TypeError, JSON.stringify(topics))
+  assert.doesNotThrow(() => new Tidings({ url: 'http://127.0.0.1:9', topics: ['user:42', 'room.lobby', '_a-b', 'a'.repeat(128)] }))
 })
 
 test('stop aborts the request and keeps the cursor; start resumes from it', async (t) => {
@@ -213,13 +237,14 @@ test('a silent stream falls back to long-poll', async (t) => {
     if (info.cursor === '20') return json(res, 200, { events: [ev(21, 'via poll')], cursor: 21, more: false, reset: false })
   })
   const [sub, r] = client(t, s, { fallbackAfter: 300 })
+  const started = Date.now()
   sub.start()
   assert.equal(sub.transport, 'sse')
   await waitUntil(() => r.events.length === 1, 'an event by poll')
   assert.equal(sub.transport, 'poll')
   assert.ok(isSSE(s.requests[0]))
   assert.ok(s.requests.slice(1).every((q) => !isSSE(q)))
-  assert.ok(s.requests[1].at - s.requests[0].at >= 295, 'waited fallbackAfter')
+  assert.ok(s.requests[1].at - started >= 295, 'waited fallbackAfter')
   assert.equal(s.maxOpen, 1, 'the stream was closed before polling')
   assert.deepEqual(r.ids(), [21])
 })
