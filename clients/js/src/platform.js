@@ -15,6 +15,7 @@
 //   online(fn)               calls fn when the network comes back.
 //
 // An aborted request may still call back; callers ignore what comes after.
+import { decodeUtf8 } from './utf8.js'
 
 export function platform(o) {
   const w = o.wx || (typeof wx === 'object' && wx) // eslint-disable-line no-undef
@@ -124,14 +125,14 @@ function wechat(w) {
   return {
     stream(url, headers, h) {
       let bad = false
+      const body = [] // bytes of an error answer
       const task = w.request({
         url,
         header: headers,
         enableChunked: true,
         responseType: 'arraybuffer',
         timeout: 120000,
-        success: (res) =>
-          h.end(bad || res.statusCode !== 200 ? httpError(res.statusCode) : null),
+        success: (res) => h.end(bad || res.statusCode !== 200 ? httpError(res.statusCode, decodeUtf8(body)) : null),
         fail: (e) => h.end(new Error(e.errMsg || 'request failed')),
       })
       if (!task || !task.onChunkReceived) {
@@ -143,7 +144,9 @@ function wechat(w) {
         bad = (r.statusCode && r.statusCode !== 200) || !isStream(header(r.header, 'content-type'))
       })
       task.onChunkReceived((r) => {
-        if (!bad) h.chunk(new Uint8Array(r.data))
+        const b = new Uint8Array(r.data)
+        if (!bad) h.chunk(b)
+        else if (body.length < 4096) body.push.apply(body, b)
       })
       return () => task.abort()
     },

@@ -63,6 +63,7 @@ test('no token for a private topic: 401, and a fixed token gives up', async (t) 
   await waitUntil(() => sub.state === 'stopped', 'stopped')
   assert.equal(r.errors.length, 1)
   assert.equal(r.errors[0].status, 401)
+  assert.equal(r.errors[0].code, 'unauthorized')
 })
 
 test('a token that does not cover every topic: 403 and stopped', async (t) => {
@@ -70,6 +71,7 @@ test('a token that does not cover every topic: 403 and stopped', async (t) => {
   await waitUntil(() => sub.state === 'stopped', 'stopped')
   assert.equal(r.errors.length, 1)
   assert.equal(r.errors[0].status, 403)
+  assert.equal(r.errors[0].code, 'forbidden')
 })
 
 test('a token function is asked again after a 401', async (t) => {
