@@ -102,8 +102,16 @@ type Options struct {
 	// OnPrune is called after a pruning transaction commits with the
 	// highest id it deleted.
 	OnPrune func(maxID int64)
+	// Observer, if set, is told about every commit and prune.
+	Observer Observer
 
 	Logger *slog.Logger
+}
+
+// Observer receives store statistics (metrics).
+type Observer interface {
+	Commit(events int, took time.Duration)
+	PrunedEvents(n int)
 }
 
 // Store is the event log. Open it with Open and release it with Close.
@@ -296,7 +304,7 @@ func (s *Store) prepare() (err error) {
 		st, err = s.wdb.Prepare(q)
 		return st
 	}
-	s.insertStmt = prep(`INSERT OR IGNORE INTO events (id, topic, type, data, key, time) VALUES (?, ?, ?, ?, ?, ?)`)
+	s.insertStmt = prep(`INSERT INTO events (id, topic, type, data, key, time) VALUES (?, ?, ?, ?, ?, ?)`)
 	s.lookupStmt = prep(`SELECT id, type, time FROM events WHERE topic = ? AND key = ?`)
 	s.countStmt = prep(`INSERT INTO topics (topic, count) VALUES (?, ?) ON CONFLICT (topic) DO UPDATE SET count = count + excluded.count`)
 	if err != nil {
@@ -391,7 +399,11 @@ type topicKey struct{ topic, key string }
 // answers. On failure every request in the batch gets the error and no id is
 // consumed.
 func (s *Store) commit(batch []*appendReq, n int) {
+	start := time.Now()
 	fresh, err := s.commitTx(batch, n)
+	if s.opts.Observer != nil && err == nil {
+		s.opts.Observer.Commit(len(fresh), time.Since(start))
+	}
 	if err != nil {
 		err = classify(fmt.Errorf("append events: %w", err))
 		s.log.Error("commit failed", "events", n, "err", err)
@@ -430,28 +442,27 @@ func (s *Store) commitTx(batch []*appendReq, n int) ([]Event, error) {
 		for i, in := range req.inputs {
 			var key any
 			if in.Key != "" {
-				key = in.Key
-			}
-			res, err := insert.ExecContext(ctx, next+1, in.Topic, in.Type, []byte(in.Data), key, now)
-			if err != nil {
-				return nil, err
-			}
-			if affected, err := res.RowsAffected(); err != nil {
-				return nil, err
-			} else if affected == 0 {
-				// Only the (topic, key) index can conflict: answer with the
-				// event stored earlier, possibly earlier in this transaction.
+				// Look the key up before inserting: an ignored insert with an
+				// explicit id would still raise the AUTOINCREMENT sequence,
+				// moving the head past an id that does not exist.
 				if lookup == nil {
 					lookup = tx.StmtContext(ctx, s.lookupStmt)
 				}
 				ev := Event{Topic: in.Topic}
 				var ms int64
-				if err := lookup.QueryRowContext(ctx, in.Topic, in.Key).Scan(&ev.ID, &ev.Type, &ms); err != nil {
-					return nil, fmt.Errorf("look up duplicate: %w", err)
+				err := lookup.QueryRowContext(ctx, in.Topic, in.Key).Scan(&ev.ID, &ev.Type, &ms)
+				if err == nil {
+					// Stored earlier, possibly earlier in this transaction.
+					ev.Time = time.UnixMilli(ms).UTC()
+					req.results[i] = Result{Event: ev, Duplicate: true}
+					continue
+				} else if !errors.Is(err, sql.ErrNoRows) {
+					return nil, fmt.Errorf("look up key: %w", err)
 				}
-				ev.Time = time.UnixMilli(ms).UTC()
-				req.results[i] = Result{Event: ev, Duplicate: true}
-				continue
+				key = in.Key
+			}
+			if _, err := insert.ExecContext(ctx, next+1, in.Topic, in.Type, []byte(in.Data), key, now); err != nil {
+				return nil, err
 			}
 			next++
 			ev := Event{ID: next, Topic: in.Topic, Type: in.Type, Data: in.Data, Time: ts}

@@ -151,6 +151,9 @@ func TestIdempotencyKey(t *testing.T) {
 	if !again.Duplicate || again.Event.ID != first.Event.ID {
 		t.Fatalf("repeat = %+v, want duplicate of id %d", again, first.Event.ID)
 	}
+	if h, err := s.Head(context.Background()); err != nil || h != first.Event.ID {
+		t.Fatalf("head after a duplicate = %d, %v; want %d", h, err, first.Event.ID)
+	}
 	other := mustAppend(t, s, k("payments", "k1", `3`))[0]
 	if other.Duplicate {
 		t.Fatal("same key on another topic was answered as a duplicate")
