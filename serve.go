@@ -14,6 +14,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 	"github.com/tidings/tidings/handlers"
+	"github.com/tidings/tidings/metrics"
 	"github.com/tidings/tidings/store"
 	"github.com/tidings/tidings/stream"
 )
@@ -143,6 +144,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	m := metrics.New(cfg.DB)
 	var hub *stream.Hub
 	st, err := store.Open(cfg.DB, store.Options{
 		Retention:         cfg.Retention,
@@ -150,6 +152,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		PruneInterval:     cfg.PruneInterval,
 		OnCommit:          func(evs []store.Event) { hub.Committed(evs) },
 		OnPrune:           func(id int64) { hub.Pruned(id) },
+		Observer:          m,
 		Logger:            log,
 	})
 	if err != nil {
@@ -177,6 +180,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		PublishRate:           cfg.PublishRate,
 		PublishBurst:          cfg.PublishBurst,
 		TrustedProxyHeader:    cfg.TrustedProxyHdr,
+		Metrics:               m,
 		Logger:                log,
 	}, st, hub)
 

@@ -79,9 +79,9 @@ func (s *Server) apiError(r *http.Request, err error) *Error {
 
 // writeError answers err as {"error":{"code","message"}} with its status.
 // A request whose client is gone gets nothing.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) (status int) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		return
+		return 499 // the client closed the request; nothing is written
 	}
 	e := s.apiError(r, err)
 	status, ok := statusOf[e.Code]
@@ -98,6 +98,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	body = appendJSONString(body, e.Message)
 	body = append(body, "}}\n"...)
 	writeJSON(w, status, body)
+	return status
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {

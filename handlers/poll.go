@@ -61,6 +61,8 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 		return
 	}
 	defer sub.Close()
+	s.metrics.Subscribers.WithLabelValues("poll").Inc()
+	defer s.metrics.Subscribers.WithLabelValues("poll").Dec()
 
 	cursor := req.cursor
 	if req.fromNow {
@@ -72,7 +74,8 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 		s.writeError(w, r, err)
 		return
 	}
-	if len(batch.Events) == 0 && batch.Reset == "" && timeout > 0 {
+	waited := len(batch.Events) == 0 && batch.Reset == "" && timeout > 0
+	if waited {
 		timer := time.NewTimer(timeout)
 		defer timer.Stop()
 	wait:
@@ -100,6 +103,17 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 	}
 	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	writeJSON(w, http.StatusOK, appendPollAnswer(nil, batch))
+	info := requestInfoFrom(r)
+	info.transport, info.events = "poll", len(batch.Events)
+	if batch.Reset != "" {
+		s.metrics.Resets.WithLabelValues(batch.Reset).Inc()
+	}
+	if n := len(batch.Events); n > 0 {
+		s.metrics.Delivered.WithLabelValues("poll").Add(float64(n))
+		if waited {
+			observeLatency(s.metrics.Latency.WithLabelValues("poll"), batch.Events)
+		}
+	}
 }
 
 // appendPollAnswer encodes {"events":[...],"cursor":N,"more":b,"reset":b}

@@ -36,11 +36,11 @@ type batchBody struct {
 func (s *Server) publish(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 	topic := ps.ByName("topics")
 	if !validTopic(topic) {
-		s.writeError(w, r, topicError(topic))
+		s.rejectPublish(w, r, topicError(topic))
 		return
 	}
 	if err := s.allowPublish(r, 1, topic); err != nil {
-		s.writeError(w, r, err)
+		s.rejectPublish(w, r, err)
 		return
 	}
 	var body struct {
@@ -49,7 +49,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, ps httprouter.P
 		Key  string          `json:"key"`
 	}
 	if err := s.decodeBody(w, r, &body); err != nil {
-		s.writeError(w, r, err)
+		s.rejectPublish(w, r, err)
 		return
 	}
 	key := body.Key
@@ -58,18 +58,21 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, ps httprouter.P
 	}
 	in, err := s.checkInput("", publishBody{Topic: topic, Data: body.Data, Type: body.Type, Key: key})
 	if err != nil {
-		s.writeError(w, r, err)
+		s.rejectPublish(w, r, err)
 		return
 	}
 	res, aerr := s.store.Append(r.Context(), []store.Input{in})
 	if aerr != nil {
-		s.writeError(w, r, aerr)
+		s.rejectPublish(w, r, aerr)
 		return
 	}
 	status := http.StatusCreated
 	if res[0].Duplicate {
 		status = http.StatusOK
 	}
+	s.countPublished(res)
+	info := requestInfoFrom(r)
+	info.transport, info.events = "publish", 1
 	writeJSON(w, status, append(appendResult(nil, res[0]), '\n'))
 }
 
@@ -77,11 +80,11 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, ps httprouter.P
 func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	var body batchBody
 	if err := s.decodeBody(w, r, &body); err != nil {
-		s.writeError(w, r, err)
+		s.rejectPublish(w, r, err)
 		return
 	}
 	if len(body.Events) == 0 || len(body.Events) > store.MaxBatch {
-		s.writeError(w, r, errorf("invalid_request", "A batch holds 1 to %d events in \"events\"; this one holds %d.", store.MaxBatch, len(body.Events)))
+		s.rejectPublish(w, r, errorf("invalid_request", "A batch holds 1 to %d events in \"events\"; this one holds %d.", store.MaxBatch, len(body.Events)))
 		return
 	}
 	inputs := make([]store.Input, len(body.Events))
@@ -89,12 +92,12 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, _ httprout
 		if !validTopic(e.Topic) {
 			err := topicError(e.Topic)
 			err.Message = "events[" + strconv.Itoa(i) + "].topic: " + err.Message
-			s.writeError(w, r, err)
+			s.rejectPublish(w, r, err)
 			return
 		}
 		in, err := s.checkInput("events["+strconv.Itoa(i)+"].", e)
 		if err != nil {
-			s.writeError(w, r, err)
+			s.rejectPublish(w, r, err)
 			return
 		}
 		inputs[i] = in
@@ -106,12 +109,12 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, _ httprout
 		}
 	}
 	if err := s.allowPublish(r, len(inputs), topics...); err != nil {
-		s.writeError(w, r, err)
+		s.rejectPublish(w, r, err)
 		return
 	}
 	res, err := s.store.Append(r.Context(), inputs)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.rejectPublish(w, r, err)
 		return
 	}
 	status := http.StatusOK
@@ -126,7 +129,35 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, _ httprout
 		}
 	}
 	out = append(out, "]}\n"...)
+	s.countPublished(res)
+	info := requestInfoFrom(r)
+	info.transport, info.events = "publish", len(res)
 	writeJSON(w, status, out)
+}
+
+// rejectPublish answers a publish that stored nothing and counts it.
+func (s *Server) rejectPublish(w http.ResponseWriter, r *http.Request, err error) {
+	requestInfoFrom(r).transport = "publish"
+	result := "rejected"
+	if status := s.writeError(w, r, err); status >= 500 {
+		result = "failed"
+	}
+	s.metrics.Published.WithLabelValues(result).Inc()
+}
+
+func (s *Server) countPublished(res []store.Result) {
+	var created, dup int
+	for _, r := range res {
+		if r.Duplicate {
+			dup++
+		} else {
+			created++
+		}
+	}
+	s.metrics.Published.WithLabelValues("created").Add(float64(created))
+	if dup > 0 {
+		s.metrics.Published.WithLabelValues("duplicate").Add(float64(dup))
+	}
 }
 
 // allowPublish checks the token covers every topic and the client is

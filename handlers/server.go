@@ -13,6 +13,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/tidings/tidings/metrics"
 	"github.com/tidings/tidings/store"
 	"github.com/tidings/tidings/stream"
 )
@@ -55,7 +56,10 @@ type Config struct {
 	// TrustedProxyHeader names a header holding the client's address (such
 	// as Fly-Client-IP), set by a proxy in front; empty: the connection's.
 	TrustedProxyHeader string
-	Logger             *slog.Logger
+	// Metrics receives the API's metrics and is served on /metrics; nil
+	// creates a fresh set.
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -78,6 +82,9 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.New("")
+	}
 	if c.Auth == nil {
 		c.Auth, _ = NewAuthorizer("", nil)
 	}
@@ -85,27 +92,30 @@ func (c *Config) setDefaults() {
 
 // Server serves the API.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	store  Appender
-	hub    Hub
-	auth   *Authorizer
-	conns  *connCounter
-	rate   *rateLimiter
-	router *httprouter.Router
+	cfg     Config
+	log     *slog.Logger
+	store   Appender
+	hub     Hub
+	auth    *Authorizer
+	metrics *metrics.Metrics
+	conns   *connCounter
+	rate    *rateLimiter
+	router  *httprouter.Router
+	handler http.Handler
 }
 
 // New returns the API handler.
 func New(cfg Config, st Appender, hub Hub) *Server {
 	cfg.setDefaults()
 	s := &Server{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		store: st,
-		hub:   hub,
-		auth:  cfg.Auth,
-		conns: newConnCounter(cfg.MaxSubscriptionsPerIP),
-		rate:  newRateLimiter(cfg.PublishRate, cfg.PublishBurst),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		store:   st,
+		hub:     hub,
+		auth:    cfg.Auth,
+		metrics: cfg.Metrics,
+		conns:   newConnCounter(cfg.MaxSubscriptionsPerIP),
+		rate:    newRateLimiter(cfg.PublishRate, cfg.PublishBurst),
 	}
 	r := httprouter.New()
 	r.POST("/v1/topics/:topics/events", s.publish)
@@ -114,6 +124,7 @@ func New(cfg Config, st Appender, hub Hub) *Server {
 	r.GET("/v1/topics/:topics/poll", s.poll)
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	r.Handler("GET", "/metrics", cfg.Metrics.Handler())
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -130,6 +141,7 @@ func New(cfg Config, st Appender, hub Hub) *Server {
 		s.writeError(w, r, errInternal)
 	}
 	s.router = r
+	s.handler = s.accessLog(http.HandlerFunc(s.serveAPI))
 	return s
 }
 
@@ -138,8 +150,13 @@ func (s *Server) Handle(method, path string, h http.Handler) {
 	s.router.Handler(method, path, h)
 }
 
-// ServeHTTP answers CORS and hands the request to the router.
+// ServeHTTP serves the API behind the access log.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// serveAPI answers CORS and hands the request to the router.
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if origin := r.Header.Get("Origin"); origin != "" {
 		allowed := s.allowOrigin(w, origin)
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {

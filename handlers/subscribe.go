@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tidings/tidings/stream"
 )
@@ -112,29 +113,62 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 		out.write(stream.CursorBlock(cursor, ""))
 	}
 
+	info := requestInfoFrom(r)
+	info.transport = "sse"
+	s.metrics.Subscribers.WithLabelValues("sse").Inc()
+	defer s.metrics.Subscribers.WithLabelValues("sse").Dec()
+	if batch.Reset != "" {
+		s.metrics.Resets.WithLabelValues(batch.Reset).Inc()
+	}
+	reason := s.pump(r, out, sub, req.topics, batch, maxDur, info)
+	info.end = reason
+	s.metrics.SSEEnded.WithLabelValues(reason).Inc()
+}
+
+// pump writes batch, then waits and writes what follows, until the stream
+// ends; it returns why it ended.
+func (s *Server) pump(r *http.Request, out *sseWriter, sub *stream.Subscription, topics []string, batch stream.Batch, maxDur time.Duration, info *requestInfo) string {
 	maxTimer := time.NewTimer(maxDur)
 	defer maxTimer.Stop()
 	heartbeat := time.NewTicker(s.cfg.Heartbeat)
 	defer heartbeat.Stop()
 	ctx := r.Context()
+	delivered := s.metrics.Delivered.WithLabelValues("sse")
+	latency := s.metrics.Latency.WithLabelValues("sse")
+	var err error
+	// Only events read after a wake were delivered live; the first read is a
+	// catch-up whose age says nothing about delivery latency.
+	live := false
 	for {
 		for _, e := range batch.Events {
 			out.write(e.Frame)
 		}
-		cursor = batch.Cursor
 		if out.flush() != nil {
-			return // cut off: the client resumes from the last id it got
+			// Cut off: the client resumes from the last id it got.
+			if ctx.Err() != nil {
+				return "client_gone"
+			}
+			return "slow"
 		}
+		cursor := batch.Cursor
+		if n := len(batch.Events); n > 0 {
+			info.events += n
+			delivered.Add(float64(n))
+			if live {
+				observeLatency(latency, batch.Events)
+			}
+		}
+		live = true
 		if batch.More {
 			select {
 			case <-maxTimer.C:
 				out.end(cursor, stream.EndMaxDuration)
-				return
+				return stream.EndMaxDuration
 			case <-s.hub.Stopped():
 				out.end(cursor, stream.EndShuttingDown)
-				return
+				return stream.EndShuttingDown
 			case <-ctx.Done():
-				return
+				return "client_gone"
 			default:
 			}
 		} else {
@@ -146,25 +180,39 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 				case <-heartbeat.C:
 					out.write(stream.Ping)
 					if out.flush() != nil {
-						return
+						if ctx.Err() != nil {
+							return "client_gone"
+						}
+						return "slow"
 					}
 				case <-maxTimer.C:
 					out.end(cursor, stream.EndMaxDuration)
-					return
+					return stream.EndMaxDuration
 				case <-s.hub.Stopped():
 					out.end(cursor, stream.EndShuttingDown)
-					return
+					return stream.EndShuttingDown
 				case <-ctx.Done():
-					return
+					return "client_gone"
 				}
 			}
 		}
-		if batch, err = s.hub.Read(ctx, req.topics, cursor, sseReadLimit); err != nil {
-			if ctx.Err() == nil {
-				s.apiError(r, err)
-				out.end(cursor, stream.EndOverloaded)
+		if batch, err = s.hub.Read(ctx, topics, cursor, sseReadLimit); err != nil {
+			if ctx.Err() != nil {
+				return "client_gone"
 			}
-			return
+			s.apiError(r, err)
+			out.end(cursor, stream.EndOverloaded)
+			return stream.EndOverloaded
+		}
+	}
+}
+
+// observeLatency records commit-to-write time of live events.
+func observeLatency(h prometheus.Observer, events []*stream.Event) {
+	now := time.Now()
+	for _, e := range events {
+		if !e.Committed.IsZero() {
+			h.Observe(now.Sub(e.Committed).Seconds())
 		}
 	}
 }
@@ -173,6 +221,9 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 // retry hint and only a final block carrying the request's cursor, because
 // an EventSource gives up for good on any other status.
 func (s *Server) sseRefuse(r *http.Request, out *sseWriter, req subscribeRequest, end string) {
+	info := requestInfoFrom(r)
+	info.transport, info.end = "sse", end
+	s.metrics.SSEEnded.WithLabelValues(end).Inc()
 	cursor := req.cursor
 	if req.fromNow {
 		cursor = s.hub.Head()
@@ -180,6 +231,7 @@ func (s *Server) sseRefuse(r *http.Request, out *sseWriter, req subscribeRequest
 	retry := max(5*s.cfg.SSERetry, 5*time.Second)
 	out.write(stream.Retry(retry.Milliseconds()))
 	if batch, err := s.hub.Read(r.Context(), req.topics, cursor, 1); err == nil && batch.Reset != "" {
+		s.metrics.Resets.WithLabelValues(batch.Reset).Inc()
 		out.write(stream.ResetBlock(batch.Reset, batch.ResetCursor))
 		cursor = batch.ResetCursor
 	}

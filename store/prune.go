@@ -144,5 +144,8 @@ func (s *Store) deleteChunk(ctx context.Context, query string, args ...any) (int
 	if n > 0 && s.opts.OnPrune != nil {
 		s.opts.OnPrune(maxID)
 	}
+	if n > 0 && s.opts.Observer != nil {
+		s.opts.Observer.PrunedEvents(n)
+	}
 	return n, nil
 }

@@ -14,6 +14,9 @@ type Event struct {
 	Topic string
 	JSON  []byte // {"id":..,"topic":..,"type":..,"data":..,"time":..}, inside Frame
 	Frame []byte // id: ..\n[event: ..\n]data: <JSON>\n\n
+	// Committed is when the hub learnt of the commit; zero for events read
+	// back from the store (their delivery is a catch-up, not live).
+	Committed time.Time
 }
 
 // TimeFormat is RFC 3339 in UTC with milliseconds.

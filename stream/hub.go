@@ -14,6 +14,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tidings/tidings/store"
 )
@@ -103,9 +104,11 @@ func (h *Hub) Committed(events []store.Event) {
 	if len(events) == 0 {
 		return
 	}
+	now := time.Now()
 	enc := make([]*Event, len(events))
 	for i, e := range events {
 		enc[i] = Encode(e)
+		enc[i].Committed = now
 	}
 	h.mu.Lock()
 	for _, e := range enc {

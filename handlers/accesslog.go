@@ -1,0 +1,98 @@
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// requestInfo is what a handler tells the access log about its request.
+type requestInfo struct {
+	transport string // publish, sse, poll
+	events    int    // events published or delivered
+	end       string // why an SSE response ended
+}
+
+type requestInfoKey struct{}
+
+// requestInfoFrom returns the request's info; handlers may fill it in.
+// Outside the access log (in tests of a bare handler) it is a throwaway.
+func requestInfoFrom(r *http.Request) *requestInfo {
+	if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+		return info
+	}
+	return &requestInfo{}
+}
+
+// statusWriter records the status and size of an answer. It unwraps, so
+// http.ResponseController still reaches Flush and the write deadlines.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// accessLog writes one line per request when it ends: for a stream, that
+// is its summary. The query is logged with any token redacted.
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now()
+		info := &requestInfo{}
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+		attrs := []slog.Attr{
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status),
+			slog.Int64("bytes", sw.bytes),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("client", s.clientAddr(r)),
+		}
+		if r.URL.RawQuery != "" {
+			attrs = append(attrs, slog.String("query", redactQuery(r.URL.RawQuery)))
+		}
+		if info.transport != "" {
+			attrs = append(attrs, slog.String("transport", info.transport), slog.Int("events", info.events))
+		}
+		if info.end != "" {
+			attrs = append(attrs, slog.String("end", info.end))
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	})
+}
+
+// redactQuery replaces the value of every token parameter.
+func redactQuery(raw string) string {
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	if q.Has("token") {
+		q.Set("token", "REDACTED")
+	}
+	return q.Encode()
+}
