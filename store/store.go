@@ -471,15 +471,6 @@ func (s *Store) commitTx(batch []*appendReq, n int) ([]Event, error) {
 			counts[in.Topic]++
 		}
 	}
-	if len(fresh) < n {
-		// An ignored INSERT still raises the AUTOINCREMENT sequence to the
-		// id it tried. Put it back to the last id stored, or the head (read
-		// from the sequence) would name an event that does not exist and
-		// the next event would take that id behind a client's cursor.
-		if _, err := tx.ExecContext(ctx, `UPDATE sqlite_sequence SET seq = ? WHERE name = 'events' AND seq > ?`, next, next); err != nil {
-			return nil, err
-		}
-	}
 	if len(counts) > 0 {
 		up := tx.StmtContext(ctx, s.countStmt)
 		for topic, c := range counts {
