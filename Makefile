@@ -1,11 +1,11 @@
 # make test runs every test: Go (with the race detector), short fuzzing runs
 # and the Node/Chromium suites. .ci/run installs what they need on a bare
 # Debian machine and then runs exactly this.
-.PHONY: test gotest fuzz
+.PHONY: test gotest fuzz jstest
 
 FUZZTIME ?= 5s
 
-test: gotest fuzz
+test: gotest fuzz jstest
 
 gotest:
 	go vet ./...
@@ -19,3 +19,11 @@ fuzz:
 	    echo "fuzz $$pkg $$t"; go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+# The JavaScript client against the real server (and headless Chromium).
+jstest: clients/js/node_modules
+	npm test --prefix clients/js
+
+clients/js/node_modules: clients/js/package-lock.json
+	npm ci --prefix clients/js --no-audit --no-fund
+	@touch $@
