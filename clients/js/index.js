@@ -123,12 +123,13 @@ export class Tidings extends Emitter {
     this._abort()
     const gen = this.gen
     if (announce) this._set('connecting')
-    tokenOf(this.o.token).then(
-      (token) => {
+    // A token function that throws or rejects, or a platform call that
+    // throws, counts as a failed request.
+    tokenOf(this.o.token)
+      .then((token) => {
         if (gen === this.gen) this.transport === 'poll' ? this._poll(gen, token) : this._sse(gen, token)
-      },
-      (err) => this._fail(gen, err),
-    )
+      })
+      .then(null, (err) => this._fail(gen, err))
   }
 
   _target(kind, token, inQuery, extra) {
@@ -214,15 +215,17 @@ export class Tidings extends Emitter {
       } catch (e) {
         return
       }
+      // Listeners may stop (and restart) the subscription: after each emit,
+      // go on only if this is still the current request.
       if (type === 'tidings.reset') {
         this._opened(true)
-        this._reset(d.reason, d.cursor)
+        if (gen === this.gen) this._reset(d.reason, d.cursor)
       } else if (type === 'tidings.cursor') {
+        this._advance(d.cursor)
         // An answer that is only "come back later" does not end a series
         // of failures.
         this._opened(!d.end || d.end === 'max_duration')
-        this._advance(d.cursor)
-        if (d.end) this._ended(d.end)
+        if (d.end && gen === this.gen) this._ended(d.end)
       }
       return
     }
@@ -323,6 +326,7 @@ export class Tidings extends Emitter {
       }
       if (err) return this._fail(gen, err)
       this._opened(true)
+      if (gen !== this.gen) return
       const events = a.events || []
       // N, the cursor the server continued from, is just below the first
       // event it sent, or its answer's cursor when it sent none.

@@ -158,6 +158,32 @@ test('repeated overload answers without a retry hint back off further each time'
   assert.deepEqual(r.errors, [], 'overload is not an error')
 })
 
+test('a listener that stops the subscription stops it at once', async (t) => {
+  const s = await stub((req, res, info) => {
+    startSSE(res, 0)
+    if (info.n === 0) {
+      // One chunk: an event, the one that makes the listener stop, another.
+      return res.write(sseCursor(1) + sseEvent(ev(2, 'a')) + sseEvent(ev(3, 'stop')) + sseEvent(ev(4, 'late')))
+    }
+    res.end(sseCursor(Number(info.cursor), 'max_duration'))
+  })
+  const [sub, r] = client(t, s)
+  sub.on('event', (e) => e.data === 'stop' && sub.stop())
+  sub.start()
+  await waitUntil(() => sub.state === 'stopped', 'stopped')
+  assert.deepEqual(r.ids(), [2, 3])
+  assert.equal(sub.cursor, 3)
+  await waitUntil(() => s.open === 0, 'the request closed')
+  // Restarted from a state listener, on a response that ends at once.
+  sub.on('state', (st) => st === 'open' && sub.stop())
+  sub.start()
+  await waitUntil(() => sub.state === 'stopped' && s.requests.length === 2, 'stopped again')
+  assert.equal(s.requests[1].cursor, '3')
+  assert.deepEqual(r.states, ['connecting', 'open', 'stopped', 'connecting', 'open', 'stopped'])
+  assert.equal(sub.state, 'stopped')
+  assert.equal(s.requests.length, 2, 'no reconnect after the final block')
+})
+
 test('an invalid topic is refused at once', () => {
   for (const topics of [['a b'], ['a,b'], [''], ['x/y'], ['.dot'], ['ok', 'a'.repeat(129)]])
     assert.throws(() => new Tidings({ url: 'http://127.0.0.1:9', topics }), TypeError, JSON.stringify(topics))
