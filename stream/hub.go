@@ -64,6 +64,9 @@ type Hub struct {
 	maxEvents int
 	maxBytes  int
 	subs      map[string]map[*Subscription]struct{}
+	// wakeBuf is reused by Committed, which only ever runs on one
+	// goroutine (the store's writer).
+	wakeBuf []*Subscription
 
 	stopOnce sync.Once
 	stopped  chan struct{}
@@ -117,6 +120,11 @@ func (h *Hub) Committed(events []store.Event) {
 	}
 	h.head = enc[len(enc)-1].ID
 	h.trimLocked()
+	// Collect the subscribers under the lock but wake them after it: a
+	// reader woken while the lock is held would block on it at once, and
+	// with thousands of subscribers every wake would cost a park and a
+	// second wake-up.
+	wake := h.wakeBuf[:0]
 	var last string
 	for _, e := range enc {
 		if e.Topic == last {
@@ -124,10 +132,15 @@ func (h *Hub) Committed(events []store.Event) {
 		}
 		last = e.Topic
 		for sub := range h.subs[e.Topic] {
-			sub.wake()
+			wake = append(wake, sub)
 		}
 	}
 	h.mu.Unlock()
+	for _, sub := range wake {
+		sub.wake()
+	}
+	clear(wake)
+	h.wakeBuf = wake[:0]
 }
 
 // trimLocked drops the oldest events beyond the tail's bounds.
