@@ -156,17 +156,16 @@ func startProcess(ctx context.Context, name string, cmd *exec.Cmd, ready string,
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		found := false
 		for sc.Scan() {
 			line := sc.Text()
 			s.stderr.add(line)
-			if !found {
-				if a := addrOf(line); a != "" {
-					found = true
-					addrc <- a
-				}
+			if a := addrOf(line); a != "" {
+				addrc <- a
+				break
 			}
 		}
+		// Past the listening line (access logs, mostly), the output is
+		// drained as cheaply as possible: the client shares the machine.
 		io.Copy(io.Discard, stderr)
 		cmd.Wait()
 		close(s.done)
