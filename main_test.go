@@ -1,0 +1,295 @@
+package main
+
+// Process tests: they build the real binary once and drive it as an
+// operator would, with environment variables and signals.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// waitFor bounds every wait: generous for a loaded machine, short enough
+// to fail instead of hanging.
+const waitFor = 30 * time.Second
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tidings-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "tidings")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build tidings:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running tidings process.
+type proc struct {
+	cmd     *exec.Cmd
+	URL     string
+	started time.Time
+
+	mu   sync.Mutex
+	logs []string
+
+	exited  chan struct{}
+	waitErr error // set before exited is closed
+}
+
+// startServer runs the binary on db with a free port and waits until it
+// logs where it listens.
+func startServer(t *testing.T, db string, env ...string) *proc {
+	t.Helper()
+	p, addr := spawn(t, db, env...)
+	select {
+	case a := <-addr:
+		p.URL = "http://" + a
+	case <-p.exited:
+		t.Fatalf("tidings exited before listening (%v):\n%s", p.waitErr, p.log())
+	case <-time.After(waitFor):
+		t.Fatalf("tidings did not log its address within %s:\n%s", waitFor, p.log())
+	}
+	return p
+}
+
+// spawn starts the binary; addr receives the listening address.
+func spawn(t *testing.T, db string, env ...string) (*proc, <-chan string) {
+	t.Helper()
+	cmd := exec.Command(binary)
+	cmd.Env = append(os.Environ(),
+		"TIDINGS_ADDR=127.0.0.1:0",
+		"TIDINGS_DB="+db,
+		"TIDINGS_LOG_FORMAT=json",
+	)
+	cmd.Env = append(cmd.Env, env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, exited: make(chan struct{})}
+	p.started = time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start tidings: %v", err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.logs = append(p.logs, line)
+			p.mu.Unlock()
+			var l struct {
+				Msg  string `json:"msg"`
+				Addr string `json:"addr"`
+			}
+			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "listening" && l.Addr != "" {
+				select {
+				case addr <- l.Addr:
+				default:
+				}
+			}
+		}
+		io.Copy(io.Discard, stderr)
+		p.waitErr = cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("tidings log:\n%s", p.log())
+		}
+	})
+	return p, addr
+}
+
+func (p *proc) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.logs, "\n")
+}
+
+// signal sends sig and waits for the process to exit, returning its code.
+func (p *proc) stop(t *testing.T, sig syscall.Signal, within time.Duration) int {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal %v: %v", sig, err)
+	}
+	return p.wait(t, within)
+}
+
+func (p *proc) wait(t *testing.T, within time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(within):
+		t.Fatalf("tidings did not exit within %s", within)
+	}
+	var ee *exec.ExitError
+	if errors.As(p.waitErr, &ee) {
+		return ee.ExitCode()
+	}
+	if p.waitErr != nil {
+		t.Fatalf("wait: %v", p.waitErr)
+	}
+	return 0
+}
+
+// client has no overall timeout: callers bound requests with contexts.
+var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+func request(ctx context.Context, method, url, body string) (int, []byte, error) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := httpClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, b, err
+}
+
+type stored struct {
+	ID    int64           `json:"id"`
+	Topic string          `json:"topic"`
+	Data  json.RawMessage `json:"data"`
+}
+
+// publish posts data to topic; it is safe from any goroutine.
+func (p *proc) publish(ctx context.Context, topic, data string) (int64, int, error) {
+	status, b, err := request(ctx, "POST", p.URL+"/v1/topics/"+topic+"/events", `{"data":`+data+`}`)
+	if err != nil || status != http.StatusCreated {
+		return 0, status, fmt.Errorf("publish: %d %s: %w", status, b, err)
+	}
+	var s stored
+	if err := json.Unmarshal(b, &s); err != nil {
+		return 0, status, err
+	}
+	return s.ID, status, nil
+}
+
+func (p *proc) mustPublish(t *testing.T, topic, data string) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	id, _, err := p.publish(ctx, topic, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// all pages through everything retained for topics from cursor 0.
+func (p *proc) all(t *testing.T, topics string) []stored {
+	t.Helper()
+	var out []stored
+	cursor := int64(0)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		status, b, err := request(ctx, "GET", fmt.Sprintf("%s/v1/topics/%s/poll?cursor=%d&timeout=0&limit=1000", p.URL, topics, cursor), "")
+		cancel()
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("poll: %d %s %v", status, b, err)
+		}
+		var a struct {
+			Events []stored `json:"events"`
+			Cursor int64    `json:"cursor"`
+			More   bool     `json:"more"`
+			Reset  bool     `json:"reset"`
+		}
+		if err := json.Unmarshal(b, &a); err != nil {
+			t.Fatalf("poll answer %s: %v", b, err)
+		}
+		if a.Reset {
+			t.Fatalf("poll from 0 answered a reset: %s", b)
+		}
+		out = append(out, a.Events...)
+		cursor = a.Cursor
+		if !a.More {
+			return out
+		}
+	}
+}
+
+// checkAscending fails unless ids strictly increase.
+func checkAscending(t *testing.T, evs []stored) {
+	t.Helper()
+	for i := 1; i < len(evs); i++ {
+		if evs[i].ID <= evs[i-1].ID {
+			t.Fatalf("ids not strictly increasing: %d then %d", evs[i-1].ID, evs[i].ID)
+		}
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		env, name string
+	}{
+		{"TIDINGS_RETENTION=abc", "TIDINGS_RETENTION"},
+		{"TIDINGS_MAX_SUBSCRIBERS=0", "TIDINGS_MAX_SUBSCRIBERS"},
+		{"TIDINGS_SSE_MAX_DURATION=-1s", "TIDINGS_SSE_MAX_DURATION"},
+		{"TIDINGS_HEARTBEAT=0s", "TIDINGS_HEARTBEAT"},
+		{"TIDINGS_MAX_EVENT_BYTES=many", "TIDINGS_MAX_EVENT_BYTES"},
+		{"TIDINGS_LOG_FORMAT=xml", "TIDINGS_LOG_FORMAT"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.env, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary)
+			cmd.Env = append(os.Environ(), "TIDINGS_ADDR=127.0.0.1:0", "TIDINGS_DB="+filepath.Join(t.TempDir(), "t.db"), tc.env)
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+				t.Fatalf("got %v, want a non-zero exit; output:\n%s", err, out)
+			}
+			if !strings.Contains(string(out), tc.name) {
+				t.Errorf("output does not name %s:\n%s", tc.name, out)
+			}
+			if strings.Contains(string(out), `"msg":"listening"`) {
+				t.Errorf("it listened despite the bad setting")
+			}
+		})
+	}
+}
