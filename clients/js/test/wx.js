@@ -12,7 +12,9 @@ import http from 'node:http'
 export function createWx({ maxChunk = 5 } = {}) {
   const storage = new Map()
   const netListeners = []
-  const stats = { open: 0, maxOpen: 0, started: [], streams: 0 }
+  // cutInChar and cutInLine count pieces that end inside a multi-byte
+  // character or inside a line.
+  const stats = { open: 0, maxOpen: 0, started: [], streams: 0, pieces: 0, cutInChar: 0, cutInLine: 0 }
   const w = {
     offline: false,
     stats,
@@ -80,6 +82,9 @@ export function createWx({ maxChunk = 5 } = {}) {
               const n = 1 + Math.floor(Math.random() * maxChunk)
               const piece = new Uint8Array(buf.subarray(i, i + n)) // a copy, its own ArrayBuffer
               i += n
+              stats.pieces++
+              if (i < buf.length && (buf[i] & 0xc0) === 0x80) stats.cutInChar++
+              if (piece[piece.length - 1] !== 10) stats.cutInLine++
               for (const f of chunkListeners) if (!done) f({ data: piece.buffer })
             }
           })

@@ -56,6 +56,8 @@ test('without TextDecoder, Chinese, emoji and escaped JSON arrive intact through
   assert.equal(sub.transport, 'sse')
   assert.equal(wx.stats.maxOpen, 1)
   assert.deepEqual(r.errors, [])
+  assert.ok(wx.stats.cutInChar > 100, `${wx.stats.cutInChar} pieces ended inside a character`)
+  assert.ok(wx.stats.cutInLine > 100, `${wx.stats.cutInLine} pieces ended inside a line`)
 })
 
 test('onHide, events published while hidden, onShow: each event once, in order', async (t) => {
