@@ -118,7 +118,7 @@ func contains(list []string, s string) bool {
 
 // parseID parses a cursor: a decimal int64 ≥ 0, digits only.
 func parseID(s string) (int64, bool) {
-	if s == "" || len(s) > 19 {
+	if s == "" {
 		return 0, false
 	}
 	for i := 0; i < len(s); i++ {
@@ -144,7 +144,7 @@ func parseCursor(r *http.Request) (cursor int64, fromNow bool, err *Error) {
 	} else {
 		return 0, true, nil
 	}
-	n, ok := parseID(strings.TrimSpace(v))
+	n, ok := parseID(v)
 	if !ok {
 		return 0, false, errorf("invalid_cursor", "%s must be an event id: a whole number from 0 to 9223372036854775807.", from)
 	}

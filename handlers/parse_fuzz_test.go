@@ -1,0 +1,85 @@
+package handlers
+
+import (
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var (
+	topicRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$`)
+	typeRE  = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+)
+
+// FuzzTopic checks the hand-written validators against the contract's
+// regular expressions, and the list parser against its rules.
+func FuzzTopic(f *testing.F) {
+	for _, s := range []string{"orders", "user:42", "room.lobby", "a,b", ".x", "_", "é", "a/b", strings.Repeat("a", 129), "a,,b", "tidings.cursor"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := validTopic(s), topicRE.MatchString(s); got != want {
+			t.Fatalf("validTopic(%q) = %v, want %v", s, got, want)
+		}
+		if got, want := validType(s), typeRE.MatchString(s); got != want {
+			t.Fatalf("validType(%q) = %v, want %v", s, got, want)
+		}
+		topics, err := parseTopics(s)
+		if err != nil {
+			return
+		}
+		if len(topics) == 0 || len(topics) > MaxTopics {
+			t.Fatalf("parseTopics(%q) = %d topics", s, len(topics))
+		}
+		seen := map[string]bool{}
+		for _, tp := range topics {
+			if !topicRE.MatchString(tp) || seen[tp] {
+				t.Fatalf("parseTopics(%q) returned %q", s, topics)
+			}
+			seen[tp] = true
+		}
+	})
+}
+
+// FuzzCursor checks that a cursor is accepted exactly when it is a
+// decimal int64 ≥ 0 written with digits only, and is parsed to its value.
+func FuzzCursor(f *testing.F) {
+	for _, s := range []string{"0", "42", "-1", "+1", "abc", "1e99", "9223372036854775807", "9223372036854775808", " 1", "01", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, ok := parseID(s)
+		digits := s != "" && strings.Trim(s, "0123456789") == ""
+		v, err := strconv.ParseInt(s, 10, 64)
+		want := digits && err == nil
+		if ok != want || ok && n != v {
+			t.Fatalf("parseID(%q) = %d %v, want %d %v", s, n, ok, v, want)
+		}
+		// Through a request, every source agrees with parseID.
+		for _, r := range []*httptestRequest{
+			{query: "cursor=" + url.QueryEscape(s)},
+			{query: "lastEventId=" + url.QueryEscape(s)},
+			{header: s},
+		} {
+			req := httptest.NewRequest("GET", "/v1/topics/a/poll?"+r.query, nil)
+			if r.header != "" {
+				if strings.ContainsAny(r.header, "\r\n\x00") {
+					continue // not a header a client can send
+				}
+				req.Header.Set("Last-Event-ID", r.header)
+			}
+			c, fromNow, perr := parseCursor(req)
+			if r.header == "" && r.query == "cursor=" || r.header == "" && r.query == "lastEventId=" {
+				continue // an empty parameter is refused or absent; see TestParseCursor
+			}
+			if (perr == nil) != (ok || fromNow) || perr == nil && !fromNow && c != n {
+				t.Fatalf("parseCursor(%+v) = %d %v %v; parseID = %d %v", r, c, fromNow, perr, n, ok)
+			}
+		}
+	})
+}
+
+type httptestRequest struct{ query, header string }
