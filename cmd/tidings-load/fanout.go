@@ -36,6 +36,7 @@ type fanoutRow struct {
 	P99              float64     `json:"p99_ms"`
 	Max              float64     `json:"max_ms"`
 	DeliveriesPerSec float64     `json:"deliveries_per_s"`
+	PublishedPerSec  float64     `json:"published_per_s"`  // the rate reached: it falls when the machine is saturated
 	ServerCPU        float64     `json:"server_cpu_per_s"` // CPU seconds per second of publishing
 	Lost             int         `json:"lost"`
 	Duplicates       int         `json:"duplicates"`
@@ -43,13 +44,14 @@ type fanoutRow struct {
 }
 
 func (r *fanoutRow) summarize() {
-	var p50, p99, mx, dps, cpu []float64
+	var p50, p99, mx, dps, pps, cpu []float64
 	r.Lost, r.Duplicates = 0, 0
 	for _, x := range r.Runs {
 		p50 = append(p50, x.Latency.P50)
 		p99 = append(p99, x.Latency.P99)
 		mx = append(mx, x.Latency.Max)
 		dps = append(dps, x.DeliveriesPerSec)
+		pps = append(pps, float64(x.Published)/x.Seconds)
 		if x.ServerCPUSeconds >= 0 && x.Seconds > 0 {
 			cpu = append(cpu, x.ServerCPUSeconds/x.Seconds)
 		}
@@ -58,6 +60,7 @@ func (r *fanoutRow) summarize() {
 	}
 	r.P50, r.P99, r.Max = stats.Median(p50), stats.Median(p99), stats.Median(mx)
 	r.DeliveriesPerSec = stats.Median(dps)
+	r.PublishedPerSec = stats.Median(pps)
 	r.ServerCPU = stats.Median(cpu)
 }
 

@@ -191,7 +191,7 @@ func (r *report) printTables(w io.Writer) {
 	}
 	if len(r.Fanout) > 0 {
 		fmt.Fprintln(w, "\nfan-out (publish-to-delivery)")
-		line("target", "subscribers", "topics", "rate/s", "deliveries/s", "p50 ms", "p99 ms", "max ms", "lost", "dups", "server CPU/s", "p99 vs baseline")
+		line("target", "subscribers", "topics", "rate/s", "reached/s", "deliveries/s", "p50 ms", "p99 ms", "max ms", "lost", "dups", "server CPU/s", "p99 vs baseline")
 		for _, x := range r.Fanout {
 			topics := "1"
 			if x.Distinct {
@@ -201,7 +201,7 @@ func (r *report) printTables(w io.Writer) {
 			if b := r.fanoutRow("sse-baseline", x.Subscribers, false); b != nil && x.Target == "tidings" && !x.Distinct && b.P99 > 0 {
 				ratio = fmt.Sprintf("%.1fx", x.P99/b.P99)
 			}
-			line(x.Target, x.Subscribers, topics, x.Rate, f0(x.DeliveriesPerSec), f2(x.P50), f2(x.P99), f2(x.Max), x.Lost, x.Duplicates, f2(x.ServerCPU), ratio)
+			line(x.Target, x.Subscribers, topics, x.Rate, f1(x.PublishedPerSec), f0(x.DeliveriesPerSec), f2(x.P50), f2(x.P99), f2(x.Max), x.Lost, x.Duplicates, f2(x.ServerCPU), ratio)
 		}
 		tw.Flush()
 	}
