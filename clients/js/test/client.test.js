@@ -18,6 +18,19 @@ function client(t, s, opts) {
 
 const isSSE = (info) => info.url.pathname.endsWith('/sse')
 
+// waits records every delay the client schedules before its next request.
+// Timing asserts check these exactly and the clock only from below, so a
+// busy machine cannot fail them.
+function waits(sub) {
+  const delays = []
+  const wait = sub._wait
+  sub._wait = function (d, announce) {
+    delays.push(d)
+    return wait.call(this, d, announce)
+  }
+  return delays
+}
+
 test('delivers in order, drops ids at or below the cursor, reconnects with the cursor', async (t) => {
   const s = await stub((req, res, info) => {
     startSSE(res, 0)
@@ -61,29 +74,28 @@ test('after a clean end it waits the retry hint, not the backoff', async (t) => 
     }
   })
   const [sub, r] = client(t, s, { minDelay: 5000, maxDelay: 5000 })
+  const delays = waits(sub)
   sub.start()
   await waitUntil(() => s.requests.length >= 2, 'the reconnect')
+  assert.deepEqual(delays, [300])
   const gap = s.requests[1].at - endedAt
-  assert.ok(gap >= 290 && gap < 2500, `reconnected after ${gap}ms, want the 300ms hint`)
+  assert.ok(gap >= 295, `reconnected after ${gap}ms, want the 300ms hint`)
   assert.deepEqual(r.errors, [])
   assert.deepEqual(r.states, ['connecting', 'open'], 'a planned reconnect is not a state change')
 })
 
 test('after a clean end with no retry hint it reconnects at once', async (t) => {
-  let endedAt
   const s = await stub((req, res, info) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' })
     res.write(sseCursor(1))
-    if (info.n === 0) {
-      endedAt = Date.now()
-      res.end(sseCursor(1, 'max_duration'))
-    }
+    if (info.n === 0) res.end(sseCursor(1, 'max_duration'))
   })
   const [sub] = client(t, s, { minDelay: 5000, maxDelay: 5000 })
+  const delays = waits(sub)
   sub.start()
   await waitUntil(() => s.requests.length >= 2, 'the reconnect')
-  const gap = s.requests[1].at - endedAt
-  assert.ok(gap < 1000, `reconnected after ${gap}ms`)
+  assert.deepEqual(delays, [0])
+  assert.equal(s.requests[1].cursor, '1')
 })
 
 test('an overloaded answer is a pause of at least the retry hint', async (t) => {
@@ -97,10 +109,13 @@ test('an overloaded answer is a pause of at least the retry hint', async (t) => 
     res.write(sseCursor(3))
   })
   const [sub, r] = client(t, s)
+  const delays = waits(sub)
   sub.start()
   await waitUntil(() => s.requests.length >= 2 && r.states.at(-1) === 'open', 'the second response')
+  assert.equal(delays.length, 1)
+  assert.ok(delays[0] >= 400 && delays[0] < 600, `waits ${delays[0]}ms, want the 400ms hint plus up to half`)
   const gap = s.requests[1].at - endedAt
-  assert.ok(gap >= 390 && gap < 3000, `came back after ${gap}ms, want 400..600ms`)
+  assert.ok(gap >= delays[0] - 5, `came back after ${gap}ms`)
   assert.deepEqual(r.states, ['connecting', 'open', 'waiting', 'connecting', 'open'])
   assert.equal(s.requests[1].cursor, '3')
 })
@@ -112,15 +127,18 @@ test('failures back off exponentially with jitter', async (t) => {
     res.write(sseCursor(0))
   })
   const [sub, r] = client(t, s, { minDelay: 100, maxDelay: 800 })
+  const delays = waits(sub)
   sub.start()
   await waitUntil(() => r.states.at(-1) === 'open', 'open after the failures', 30000)
-  const at = s.requests.map((q) => q.at)
   // Failure n waits in [d/2, d) with d = min(800, 100 * 2^n).
   const want = [100, 200, 400, 800, 800]
+  assert.equal(delays.length, 5)
   for (let i = 0; i < 5; i++) {
-    const gap = at[i + 1] - at[i]
-    assert.ok(gap >= want[i] / 2 - 5 && gap < want[i] + 1000, `gap ${i}: ${gap}ms, want [${want[i] / 2}, ${want[i]})`)
+    assert.ok(delays[i] >= want[i] / 2 && delays[i] < want[i], `wait ${i}: ${delays[i]}ms, want [${want[i] / 2}, ${want[i]})`)
+    const gap = s.requests[i + 1].at - s.requests[i].at
+    assert.ok(gap >= delays[i] - 5, `gap ${i}: ${gap}ms, shorter than the ${delays[i]}ms wait`)
   }
+  assert.ok(new Set(delays.map((d, i) => d / want[i])).size > 1, 'jitter varies the delays')
   assert.equal(r.errors.length, 5)
   assert.equal(r.errors[0].status, 500)
   assert.equal(r.errors[0].code, 'internal')
@@ -148,12 +166,15 @@ test('repeated overload answers without a retry hint back off further each time'
     res.write(sseCursor(3))
   })
   const [sub, r] = client(t, s, { minDelay: 100, maxDelay: 2000 })
+  const delays = waits(sub)
   sub.start()
   await waitUntil(() => s.requests.length === 5 && r.states.at(-1) === 'open', 'the fifth answer')
   const want = [100, 200, 400, 800]
+  assert.equal(delays.length, 4)
   for (let i = 0; i < 4; i++) {
+    assert.ok(delays[i] >= want[i] / 2 && delays[i] < want[i], `wait ${i}: ${delays[i]}ms, want [${want[i] / 2}, ${want[i]})`)
     const gap = s.requests[i + 1].at - s.requests[i].at
-    assert.ok(gap >= want[i] / 2 - 5 && gap < want[i] + 1000, `gap ${i}: ${gap}ms, want [${want[i] / 2}, ${want[i]})`)
+    assert.ok(gap >= delays[i] - 5, `gap ${i}: ${gap}ms`)
   }
   assert.deepEqual(r.errors, [], 'overload is not an error')
 })
