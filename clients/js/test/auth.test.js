@@ -3,23 +3,14 @@
 // again after a 401, and the answers that stop a subscription.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHmac } from 'node:crypto'
 import { EventSource } from 'eventsource'
 import { Tidings, Publisher } from '../index.js'
 import { createWx } from './wx.js'
 import { startServer } from './server.js'
-import { waitUntil, record } from './util.js'
+import { waitUntil, record, signToken } from './util.js'
 
 const secret = 'a-test-secret-that-is-long-enough-0123456789'
-const b64 = (x) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x)).toString('base64url')
-
-// jwt signs an HS256 token with the claims the SPEC defines.
-function jwt({ subscribe = [], publish = [], ttl = 3600 }) {
-  const head = b64({ alg: 'HS256', typ: 'JWT' })
-  const body = b64({ exp: Math.floor(Date.now() / 1000) + ttl, 'tidings.subscribe': subscribe, 'tidings.publish': publish })
-  const sig = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url')
-  return `${head}.${body}.${sig}`
-}
+const jwt = (claims) => signToken(secret, claims)
 
 let server, publisher
 before(async () => {

@@ -1,6 +1,7 @@
 // The browser adapters in headless Chromium against the real server, from a
 // page on another origin (so through the server's CORS answers): fetch
-// streaming, the native EventSource and long-poll, over bounded responses.
+// streaming, the native EventSource and long-poll, over bounded responses;
+// then with tokens, which make the browser send CORS preflights.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
@@ -11,6 +12,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { startServer, publishAll } from './server.js'
+import { signToken } from './util.js'
 
 const chromiumPath = process.env.TIDINGS_CHROMIUM || '/usr/bin/chromium'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -20,11 +22,13 @@ const page = `<!doctype html>
 <meta charset="utf-8">
 <title>tidings client test</title>
 <script type="module">
-import { Tidings } from '/index.js'
+import { Tidings, Publisher } from '/index.js'
 const q = new URLSearchParams(location.search)
 const url = q.get('server')
+const token = q.get('token') || undefined
 const topics = ['web', 'web.other']
 window.results = {}
+window.publish = (topic, data) => new Publisher({ url, token }).publish(topic, data, { type: 'chat' })
 const kinds = {
   fetch: { transport: 'sse', cursor: 'storage' },
   eventsource: { transport: 'sse', fetch: null, types: ['chat'] },
@@ -32,7 +36,7 @@ const kinds = {
 }
 for (const [name, opts] of Object.entries(kinds)) {
   const r = (window.results[name] = { events: [], states: [], errors: [] })
-  const sub = new Tidings({ url, topics, minDelay: 100, maxDelay: 1000, ...opts })
+  const sub = new Tidings({ url, topics, token, minDelay: 100, maxDelay: 1000, ...opts })
   sub.on('event', (e) => r.events.push(e))
   sub.on('state', (s) => r.states.push(s))
   sub.on('error', (e) => r.errors.push(String(e && e.message)))
@@ -88,7 +92,9 @@ after(async () => {
   if (userDataDir) await rm(userDataDir, { recursive: true, force: true })
 })
 
-test('Chromium: fetch, EventSource and long-poll receive published events in order', { skip: !existsSync(chromiumPath) && `no browser at ${chromiumPath}` }, async () => {
+const skip = !existsSync(chromiumPath) && `no browser at ${chromiumPath}`
+
+test('Chromium: fetch, EventSource and long-poll receive published events in order', { skip }, async () => {
   const tab = await browser.newPage()
   const pageErrors = []
   tab.on('pageerror', (e) => pageErrors.push(e))
@@ -141,4 +147,26 @@ test('Chromium: fetch, EventSource and long-poll receive published events in ord
   assert.deepEqual(pageErrors, [])
   // The page really used each of the browser's mechanisms.
   assert.deepEqual([...kinds].sort(), ['eventsource sse', 'fetch poll', 'fetch sse'])
+})
+
+test('Chromium: with tokens, through CORS preflights, subscribe and publish from the page', { skip }, async (t) => {
+  const secret = 'browser-test-secret-0123456789abcdefghijkl'
+  const origin = `http://127.0.0.1:${statics.address().port}`
+  const guarded = await startServer({ TIDINGS_SECRET: secret, TIDINGS_CORS_ORIGINS: origin })
+  t.after(() => guarded.stop())
+  const token = signToken(secret, { subscribe: ['web*'], publish: ['web*'] })
+  const tab = await browser.newPage()
+  t.after(() => tab.close())
+  await tab.goto(`${origin}/test.html?server=${encodeURIComponent(guarded.url)}&token=${token}`)
+  await tab.waitForFunction(() => Object.values(window.results).every((r) => r.states.at(-1) === 'open'), null, { timeout: 30000 })
+  const answers = await tab.evaluate(() => Promise.all([window.publish('web', '一'), window.publish('web.other', '二')]))
+  assert.deepEqual(
+    answers.map((a) => a.topic),
+    ['web', 'web.other'],
+  )
+  await tab.waitForFunction(() => Object.values(window.results).every((r) => r.events.length >= 2), null, { timeout: 30000 })
+  const got = await tab.evaluate(() => Object.fromEntries(Object.entries(window.results).map(([k, r]) => [k, r.events.map((e) => e.data)])))
+  // fetch and long-poll send the token in a header and the publisher posts
+  // JSON: none of it is possible across origins without a preflight.
+  assert.deepEqual(got, { fetch: ['一', '二'], eventsource: ['一', '二'], poll: ['一', '二'] })
 })

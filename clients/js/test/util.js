@@ -1,6 +1,7 @@
 // Shared test helpers: waiting with a deadline, recording a subscription,
 // and a tiny scripted SSE/poll server for unit-level tests.
 import http from 'node:http'
+import { createHmac } from 'node:crypto'
 
 // waitUntil polls cond until it is true or the deadline passes. The deadline
 // is generous for a busy machine; the normal case returns within
@@ -76,4 +77,13 @@ export function startSSE(res, retry = 1000) {
 export function json(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json' })
   res.end(JSON.stringify(body))
+}
+
+// signToken makes an HS256 token with the claims the SPEC defines.
+export function signToken(secret, { subscribe = [], publish = [], ttl = 3600 }) {
+  const b64 = (x) => Buffer.from(JSON.stringify(x)).toString('base64url')
+  const head = b64({ alg: 'HS256', typ: 'JWT' })
+  const body = b64({ exp: Math.floor(Date.now() / 1000) + ttl, 'tidings.subscribe': subscribe, 'tidings.publish': publish })
+  const sig = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url')
+  return `${head}.${body}.${sig}`
 }
