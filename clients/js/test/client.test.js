@@ -408,3 +408,24 @@ test('cursor storage in wx storage, a number cursor option is used as given', as
   assert.equal(wx.getStorageSync(`tidings:cursor:${s.url}:t`), '31')
   assert.equal(r.events.length, 0)
 })
+
+test('wx without chunked reading (old base library) long-polls', async (t) => {
+  const wx = createWx()
+  const request = wx.request
+  wx.request = (o) => {
+    const task = request(o)
+    delete task.onChunkReceived
+    return task
+  }
+  const s = await stub((req, res, info) => {
+    if (info.cursor === null) return json(res, 200, { events: [], cursor: 5, more: false, reset: false })
+    if (info.cursor === '5') return json(res, 200, { events: [ev(6, '旧')], cursor: 6, more: false, reset: false })
+  })
+  const [sub, r] = client(t, s, { platform: 'wechat', wx })
+  sub.start()
+  await waitUntil(() => r.events.length === 1, 'an event by poll')
+  assert.equal(sub.transport, 'poll')
+  assert.equal(r.events[0].data, '旧')
+  assert.ok(s.requests.every((q) => !isSSE(q)), 'no stream reached the server')
+  assert.equal(wx.stats.maxOpen, 1)
+})
