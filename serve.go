@@ -50,6 +50,10 @@ type Config struct {
 func loadConfig() (Config, error) {
 	var c Config
 	if err := envconfig.Process("tidings", &c); err != nil {
+		var pe *envconfig.ParseError
+		if errors.As(err, &pe) {
+			return c, fmt.Errorf("%s=%q is not a valid %s", pe.KeyName, pe.Value, kindOf(pe.TypeName))
+		}
 		return c, fmt.Errorf("configuration: %w", err)
 	}
 	positive := []struct {
@@ -107,6 +111,22 @@ func loadConfig() (Config, error) {
 		return c, errors.New("TIDINGS_CORS_ORIGINS may be * only when no TIDINGS_SECRET is set: list the origins of your site, e.g. https://app.example.com")
 	}
 	return c, nil
+}
+
+// kindOf names a setting's type for a person.
+func kindOf(typeName string) string {
+	switch typeName {
+	case "time.Duration", "Duration":
+		return "duration: use Go syntax such as 50s, 1m30s or 24h"
+	case "int", "int64":
+		return "whole number"
+	case "float64":
+		return "number"
+	case "slog.Level", "Level":
+		return "log level: debug, info, warn or error"
+	default:
+		return typeName
+	}
 }
 
 // trimAll trims the items of a comma-separated setting and drops empty ones.
