@@ -133,8 +133,14 @@ func appendPollAnswer(b []byte, batch stream.Batch) []byte {
 		}
 		b = append(b, e.JSON...)
 	}
+	// With events, the cursor is the last one's id; an empty answer
+	// carries the position the read reached.
+	cursor := batch.Cursor
+	if n := len(batch.Events); n > 0 {
+		cursor = batch.Events[n-1].ID
+	}
 	b = append(b, `],"cursor":`...)
-	b = strconv.AppendInt(b, batch.Cursor, 10)
+	b = strconv.AppendInt(b, cursor, 10)
 	b = append(b, `,"more":`...)
 	b = strconv.AppendBool(b, batch.More)
 	b = append(b, `,"reset":`...)
