@@ -24,21 +24,14 @@ const hostileSecret = "hostile-test-secret-0123456789abcdef"
 // stored events intact, and a normal publish and subscribe must work.
 func TestHostileInput(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "tidings")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	p := startBinary(t, bin, []string{
-		"TIDINGS_ADDR=127.0.0.1:0",
-		"TIDINGS_DB=" + filepath.Join(dir, "t.db"),
-		"TIDINGS_SECRET=" + hostileSecret,
+	p := startServer(t, filepath.Join(t.TempDir(), "t.db"),
+		"TIDINGS_SECRET="+hostileSecret,
 		"TIDINGS_PUBLIC_TOPICS=public.*",
 		"TIDINGS_CORS_ORIGINS=https://app.example.com",
-		"HOME=" + os.Getenv("HOME"),
-	})
-	base := "http://" + p.addr
-	token := run1(t, bin, "token", "--publish", "*", "--subscribe", "*")
+	)
+	base := p.URL
+	addr := strings.TrimPrefix(base, "http://")
+	token := run1(t, binary, "token", "--publish", "*", "--subscribe", "*")
 	auth := http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}
 
 	// What must survive everything below.
@@ -71,7 +64,7 @@ func TestHostileInput(t *testing.T) {
 		}
 		var wg sync.WaitGroup
 		for _, in := range inputs {
-			conn, err := net.Dial("tcp", p.addr)
+			conn, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,7 +141,7 @@ func TestHostileInput(t *testing.T) {
 		// Connections that trickle their headers must not stop others.
 		var conns []net.Conn
 		for range 20 {
-			c, err := net.Dial("tcp", p.addr)
+			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,7 +168,7 @@ func TestHostileInput(t *testing.T) {
 	// Afterwards: alive, intact, working.
 	select {
 	case <-p.exited:
-		t.Fatalf("the server exited: %v", p.cmd.ProcessState)
+		t.Fatalf("the server exited: %v", p.waitErr)
 	default:
 	}
 	if status, body := send(t, "GET", base+"/readyz", nil, ""); status != 200 {

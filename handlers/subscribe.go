@@ -135,20 +135,24 @@ func (s *Server) pump(r *http.Request, out *sseWriter, sub *stream.Subscription,
 	ctx := r.Context()
 	delivered := s.metrics.Delivered.WithLabelValues("sse")
 	latency := s.metrics.Latency.WithLabelValues("sse")
-	var err error
+	// cutOff names why a write failed: the client left, or it could not
+	// take the write in time. Either way it resumes from the last id it got.
+	cutOff := func() string {
+		if ctx.Err() != nil {
+			return "client_gone"
+		}
+		return "slow"
+	}
 	// Only events read after a wake were delivered live; the first read is a
 	// catch-up whose age says nothing about delivery latency.
 	live := false
+	var err error
 	for {
 		for _, e := range batch.Events {
 			out.write(e.Frame)
 		}
 		if out.flush() != nil {
-			// Cut off: the client resumes from the last id it got.
-			if ctx.Err() != nil {
-				return "client_gone"
-			}
-			return "slow"
+			return cutOff()
 		}
 		cursor := batch.Cursor
 		if n := len(batch.Events); n > 0 {
@@ -159,8 +163,21 @@ func (s *Server) pump(r *http.Request, out *sseWriter, sub *stream.Subscription,
 			}
 		}
 		live = true
+		// With more to read, go on at once, but still end on time.
+		wake := sub.C
 		if batch.More {
+			wake = closedChan
+		}
+	wait:
+		for {
 			select {
+			case <-wake:
+				break wait
+			case <-heartbeat.C:
+				out.write(stream.Ping)
+				if out.flush() != nil {
+					return cutOff()
+				}
 			case <-maxTimer.C:
 				out.end(cursor, stream.EndMaxDuration)
 				return stream.EndMaxDuration
@@ -169,31 +186,6 @@ func (s *Server) pump(r *http.Request, out *sseWriter, sub *stream.Subscription,
 				return stream.EndShuttingDown
 			case <-ctx.Done():
 				return "client_gone"
-			default:
-			}
-		} else {
-		wait:
-			for {
-				select {
-				case <-sub.C:
-					break wait
-				case <-heartbeat.C:
-					out.write(stream.Ping)
-					if out.flush() != nil {
-						if ctx.Err() != nil {
-							return "client_gone"
-						}
-						return "slow"
-					}
-				case <-maxTimer.C:
-					out.end(cursor, stream.EndMaxDuration)
-					return stream.EndMaxDuration
-				case <-s.hub.Stopped():
-					out.end(cursor, stream.EndShuttingDown)
-					return stream.EndShuttingDown
-				case <-ctx.Done():
-					return "client_gone"
-				}
 			}
 		}
 		if batch, err = s.hub.Read(ctx, topics, cursor, sseReadLimit); err != nil {
@@ -206,6 +198,13 @@ func (s *Server) pump(r *http.Request, out *sseWriter, sub *stream.Subscription,
 		}
 	}
 }
+
+// closedChan is always ready to receive from.
+var closedChan = func() <-chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // observeLatency records commit-to-write time of live events.
 func observeLatency(h prometheus.Observer, events []*stream.Event) {
