@@ -118,6 +118,7 @@ func run(args []string) int {
 		return 1
 	}
 	rep.Finished = time.Now().UTC()
+	rep.Machine.LoadEnd = loadAvg()
 	rep.evaluateTargets()
 	rep.printTables(os.Stdout)
 	if o.jsonOut != "" {
@@ -255,10 +256,26 @@ type machine struct {
 	GoVersion string `json:"go_version"`
 	OS        string `json:"os"`
 	FileLimit uint64 `json:"file_limit"`
+	// Load averages (1, 5, 15 min) when the run started and ended: the
+	// client and the servers share the machine with whatever else runs.
+	LoadStart string `json:"loadavg_start"`
+	LoadEnd   string `json:"loadavg_end,omitempty"`
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func describeMachine() machine {
-	m := machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, FileLimit: fileLimit()}
+	m := machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, FileLimit: fileLimit(), LoadStart: loadAvg()}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(line, "model name"); ok {

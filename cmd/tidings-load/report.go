@@ -162,7 +162,8 @@ func (r *report) printTables(w io.Writer) {
 		}
 		fmt.Fprintln(tw)
 	}
-	fmt.Fprintf(w, "\ntidings-load %s: %s, %d CPUs, %s, medians of %d runs\n", r.Mode, r.Machine.CPUModel, r.Machine.CPUs, r.Machine.GoVersion, r.Runs)
+	fmt.Fprintf(w, "\ntidings-load %s: %s, %d CPUs, %s, medians of %d runs, load average %s at start, %s at end\n",
+		r.Mode, r.Machine.CPUModel, r.Machine.CPUs, r.Machine.GoVersion, r.Runs, r.Machine.LoadStart, r.Machine.LoadEnd)
 	if len(r.Publish) > 0 {
 		fmt.Fprintln(w, "\npublish (acknowledged)")
 		line("target", "batch", "publishers", "events/s", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "vs no-op")
