@@ -45,6 +45,7 @@ type options struct {
 	catchup     int
 	events      int
 	resumeReqs  int
+	serverEnv   []string
 
 	workDir  string // temporary files of this run
 	builtBin string
@@ -82,6 +83,13 @@ func run(args []string) int {
 	fs.IntVar(&o.catchup, "catchup", 0, "events a catching-up subscriber is behind (default 100000)")
 	fs.IntVar(&o.events, "events", 0, "events in the large store of resume-at-scale (default 10000000)")
 	fs.IntVar(&o.resumeReqs, "resume-requests", 0, "resume requests per run (default 2000)")
+	fs.Func("server-env", "extra KEY=VALUE for the tidings servers the tool starts, e.g. TIDINGS_LOG_LEVEL=warn (repeatable)", func(v string) error {
+		if !strings.Contains(v, "=") {
+			return fmt.Errorf("want KEY=VALUE, not %q", v)
+		}
+		o.serverEnv = append(o.serverEnv, v)
+		return nil
+	})
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}

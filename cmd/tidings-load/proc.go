@@ -3,10 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -97,12 +97,19 @@ func (o *options) startTidings(ctx context.Context, db string, env ...string) (*
 		}
 		db = filepath.Join(dir, "tidings.db")
 	}
+	// A free port chosen here rather than :0, so the address is known even
+	// when --server-env quiets the log line that announces it.
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
-		"TIDINGS_ADDR=127.0.0.1:0",
+		"TIDINGS_ADDR="+addr,
 		"TIDINGS_DB="+db,
 		"TIDINGS_LOG_FORMAT=json",
-		"TIDINGS_LOG_LEVEL=info", // the listening line is logged at info
+		"TIDINGS_LOG_LEVEL=info", // the default, with one access line per request
 		"TIDINGS_MAX_SUBSCRIBERS=100000",
 		"TIDINGS_SSE_MAX_DURATION=10m",
 		"TIDINGS_POLL_MAX_TIMEOUT=10m",
@@ -112,16 +119,18 @@ func (o *options) startTidings(ctx context.Context, db string, env ...string) (*
 		"TIDINGS_MAX_SUBSCRIPTIONS_PER_IP=0",
 	)
 	cmd.Env = append(cmd.Env, env...)
-	return startProcess(ctx, "tidings", cmd, "/readyz", func(line string) string {
-		var l struct {
-			Msg  string `json:"msg"`
-			Addr string `json:"addr"`
-		}
-		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "listening" {
-			return l.Addr
-		}
-		return ""
-	})
+	cmd.Env = append(cmd.Env, o.serverEnv...)
+	return startProcess(ctx, "tidings", cmd, "/readyz", func(line string) string { return addr })
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // startBaseline re-executes this tool as one of the baseline servers.
@@ -153,19 +162,33 @@ func startProcess(ctx context.Context, name string, cmd *exec.Cmd, ready string,
 	}
 	s.pid = cmd.Process.Pid
 	addrc := make(chan string, 1)
+	isUp := make(chan struct{}) // closed once the server answers
+	preset := addrOf("")
+	if preset != "" {
+		addrc <- preset
+	}
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		found := preset != ""
 		for sc.Scan() {
 			line := sc.Text()
 			s.stderr.add(line)
-			if a := addrOf(line); a != "" {
-				addrc <- a
-				break
+			if !found {
+				if a := addrOf(line); a != "" {
+					found = true
+					addrc <- a
+				}
 			}
+			select {
+			case <-isUp:
+			default:
+				continue
+			}
+			break
 		}
-		// Past the listening line (access logs, mostly), the output is
-		// drained as cheaply as possible: the client shares the machine.
+		// Past start-up (access logs, mostly), the output is drained as
+		// cheaply as possible: the client shares the machine.
 		io.Copy(io.Discard, stderr)
 		cmd.Wait()
 		close(s.done)
@@ -199,6 +222,7 @@ func startProcess(ctx context.Context, name string, cmd *exec.Cmd, ready string,
 		time.Sleep(200 * time.Microsecond)
 	}
 	s.startup = time.Since(start)
+	close(isUp)
 	client.CloseIdleConnections()
 	return s, nil
 }
