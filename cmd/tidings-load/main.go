@@ -53,6 +53,10 @@ type options struct {
 
 var modes = []string{"publish", "fanout", "idle", "catchup", "resume-at-scale", "startup", "all"}
 
+// redrawCommand rewrites the charts of a saved result without running
+// anything: tidings-load redraw results.json [folder].
+const redrawCommand = "redraw"
+
 func main() {
 	if kind, ok := isBaselineInvocation(os.Args[1:]); ok {
 		os.Exit(runBaselineServer(kind))
@@ -62,10 +66,13 @@ func main() {
 
 func run(args []string) int {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintf(os.Stderr, "usage: tidings-load MODE [flags]\nmodes: %s\nrun tidings-load all -h for the flags\n", strings.Join(modes, ", "))
+		fmt.Fprintf(os.Stderr, "usage: tidings-load MODE [flags]\nmodes: %s\nrun tidings-load all -h for the flags;\ntidings-load redraw results.json [folder] redraws the charts of a saved run\n", strings.Join(modes, ", "))
 		return 2
 	}
 	mode := args[0]
+	if mode == redrawCommand {
+		return redraw(args[1:])
+	}
 	o := &options{}
 	fs := flag.NewFlagSet("tidings-load "+mode, flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", "", "drive an existing tidings at host:port instead of starting one (no server CPU/RSS then)")
@@ -293,4 +300,30 @@ func describeMachine() machine {
 		}
 	}
 	return m
+}
+
+func redraw(args []string) int {
+	if len(args) < 1 || len(args) > 2 {
+		fmt.Fprintln(os.Stderr, "usage: tidings-load redraw results.json [chart folder]")
+		return 2
+	}
+	b, err := os.ReadFile(args[0])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tidings-load:", err)
+		return 1
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		fmt.Fprintln(os.Stderr, "tidings-load:", err)
+		return 1
+	}
+	dir := filepath.Dir(args[0])
+	if len(args) == 2 {
+		dir = args[1]
+	}
+	if err := rep.writeCharts(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "tidings-load:", err)
+		return 1
+	}
+	return 0
 }
