@@ -115,6 +115,10 @@ type flushRecorder struct {
 func (w *flushRecorder) Header() http.Header { return w.h }
 func (w *flushRecorder) WriteHeader(int)     {}
 func (w *flushRecorder) Flush()              {}
+
+// SetWriteDeadline is what http.ResponseController finds on a real
+// connection's writer.
+func (w *flushRecorder) SetWriteDeadline(time.Time) error { return nil }
 func (w *flushRecorder) Write(p []byte) (int, error) {
 	if bytes.HasPrefix(p, []byte("id: ")) && !bytes.Contains(p, []byte("event: tidings.")) {
 		w.frames.Add(1)
