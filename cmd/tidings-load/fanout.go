@@ -61,7 +61,10 @@ func (r *fanoutRow) summarize() {
 	r.P50, r.P99, r.Max = stats.Median(p50), stats.Median(p99), stats.Median(mx)
 	r.DeliveriesPerSec = stats.Median(dps)
 	r.PublishedPerSec = stats.Median(pps)
-	r.ServerCPU = stats.Median(cpu)
+	r.ServerCPU = -1 // not measured: the server is not the tool's
+	if len(cpu) > 0 {
+		r.ServerCPU = stats.Median(cpu)
+	}
 }
 
 func (o *options) runFanout(ctx context.Context, rep *report) error {

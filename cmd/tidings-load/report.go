@@ -202,7 +202,7 @@ func (r *report) printTables(w io.Writer) {
 			if b := r.fanoutRow("sse-baseline", x.Subscribers, false); b != nil && x.Target == "tidings" && !x.Distinct && b.P99 > 0 {
 				ratio = fmt.Sprintf("%.1fx", x.P99/b.P99)
 			}
-			line(x.Target, x.Subscribers, topics, x.Rate, f1(x.PublishedPerSec), f0(x.DeliveriesPerSec), f2(x.P50), f2(x.P99), f2(x.Max), x.Lost, x.Duplicates, f2(x.ServerCPU), ratio)
+			line(x.Target, x.Subscribers, topics, x.Rate, f1(x.PublishedPerSec), f0(x.DeliveriesPerSec), f2(x.P50), f2(x.P99), f2(x.Max), x.Lost, x.Duplicates, orDash(x.ServerCPU), ratio)
 		}
 		tw.Flush()
 	}
@@ -245,6 +245,14 @@ func (r *report) printTables(w io.Writer) {
 		line(t.Name, t.Want, strings.TrimSpace(t.Got), met)
 	}
 	tw.Flush()
+}
+
+// orDash renders a value that is negative when it was not measured.
+func orDash(v float64) string {
+	if v < 0 {
+		return "-"
+	}
+	return f2(v)
 }
 
 func f0(v float64) string { return fmt.Sprintf("%.0f", v) }
