@@ -82,6 +82,9 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 		for {
 			select {
 			case <-sub.C:
+				if s.hub.Stopping() {
+					break wait
+				}
 				next, err := s.hub.Read(ctx, req.topics, batch.Cursor, limit)
 				if err != nil {
 					s.writeError(w, r, err)
@@ -93,8 +96,6 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 				}
 				batch.Cursor = next.Cursor
 			case <-timer.C:
-				break wait
-			case <-s.hub.Stopped():
 				break wait
 			case <-ctx.Done():
 				return

@@ -30,6 +30,7 @@ type Hub interface {
 	Read(ctx context.Context, topics []string, cursor int64, limit int) (stream.Batch, error)
 	Head() int64
 	Stopped() <-chan struct{}
+	Stopping() bool
 }
 
 // Config holds the HTTP settings. Zero durations and sizes take the

@@ -70,6 +70,10 @@ type Hub struct {
 
 	stopOnce sync.Once
 	stopped  chan struct{}
+	// stopping is set (under mu) when Stop begins; every subscription
+	// registered before it is then woken once.
+	stopping   bool
+	isStopping atomic.Bool
 }
 
 // HubOptions configure a Hub. Zero values take defaults.
@@ -264,10 +268,8 @@ func (s *Subscription) wake() {
 // Subscribe registers for wake signals on topics. Register before the first
 // Read so no commit between the two is missed. The caller must Close it.
 func (h *Hub) Subscribe(topics []string) (*Subscription, error) {
-	select {
-	case <-h.stopped:
+	if h.isStopping.Load() {
 		return nil, ErrStopped
-	default:
 	}
 	if n := h.active.Add(1); h.maxSubscribers > 0 && n > h.maxSubscribers {
 		h.active.Add(-1)
@@ -276,6 +278,12 @@ func (h *Hub) Subscribe(topics []string) (*Subscription, error) {
 	c := make(chan struct{}, 1)
 	sub := &Subscription{C: c, c: c, topics: topics, hub: h}
 	h.mu.Lock()
+	if h.stopping {
+		// Stop ran since the check above; it has woken everyone it will.
+		h.mu.Unlock()
+		h.active.Add(-1)
+		return nil, ErrStopped
+	}
 	for _, t := range topics {
 		m := h.subs[t]
 		if m == nil {
@@ -313,5 +321,27 @@ func (h *Hub) Active() int { return int(h.active.Load()) }
 // final block and every waiting poll should answer.
 func (h *Hub) Stopped() <-chan struct{} { return h.stopped }
 
+// Stopping reports whether Stop was called. A subscriber checks it after
+// each wake: Stop wakes every subscription, so a stream loop need not also
+// select on Stopped, a channel every stream would share.
+func (h *Hub) Stopping() bool { return h.isStopping.Load() }
+
 // Stop tells every subscriber to finish and refuses new ones.
-func (h *Hub) Stop() { h.stopOnce.Do(func() { close(h.stopped) }) }
+func (h *Hub) Stop() {
+	h.stopOnce.Do(func() {
+		h.mu.Lock()
+		h.stopping = true
+		h.isStopping.Store(true)
+		var all []*Subscription
+		for _, m := range h.subs {
+			for sub := range m {
+				all = append(all, sub)
+			}
+		}
+		h.mu.Unlock()
+		close(h.stopped)
+		for _, sub := range all {
+			sub.wake()
+		}
+	})
+}

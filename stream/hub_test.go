@@ -186,6 +186,17 @@ func TestHubSubscriberLimitAndStop(t *testing.T) {
 	default:
 		t.Fatal("Stopped not closed")
 	}
+	// Stop wakes every open subscription, which then sees Stopping.
+	for _, sub := range []*stream.Subscription{s2, s3} {
+		select {
+		case <-sub.C:
+		default:
+			t.Fatal("an open subscription was not woken by Stop")
+		}
+	}
+	if !hub.Stopping() {
+		t.Fatal("Stopping() = false after Stop")
+	}
 	if _, err := hub.Subscribe([]string{"a"}); !errors.Is(err, stream.ErrStopped) {
 		t.Fatalf("subscribe after stop: %v, want ErrStopped", err)
 	}
