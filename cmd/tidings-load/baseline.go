@@ -47,6 +47,7 @@ func runBaselineServer(kind string) int {
 		b := &sseBaseline{topics: make(map[string]*baselineTopic)}
 		mux.HandleFunc("POST /v1/topics/{topic}/events", b.publish)
 		mux.HandleFunc("GET /v1/topics/{topic}/sse", b.subscribe)
+		mux.HandleFunc("GET /v1/topics/{topic}/poll", b.poll)
 	default:
 		fmt.Fprintf(os.Stderr, "unknown baseline %q\n", kind)
 		return 2
@@ -149,6 +150,25 @@ func (b *sseBaseline) subscribe(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// poll is the least a waiting long-poll can do: wait for the topic's next
+// publish, the client leaving or the timeout, then answer.
+func (b *sseBaseline) poll(w http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	notify := b.topic(r.PathValue("topic")).notify
+	b.mu.Unlock()
+	timeout, _ := strconv.Atoi(r.URL.Query().Get("timeout"))
+	t := time.NewTimer(time.Duration(timeout) * time.Second)
+	defer t.Stop()
+	select {
+	case <-notify:
+	case <-t.C:
+	case <-r.Context().Done():
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(`{"events":[]}` + "\n"))
 }
 
 // isBaselineInvocation reports whether args start the hidden subcommand.

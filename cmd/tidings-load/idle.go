@@ -25,6 +25,11 @@ type idleRow struct {
 	SSEKBPerConn  float64   `json:"sse_kb_per_conn"`
 	PollKBPerConn float64   `json:"poll_kb_per_conn"`
 	Runs          []idleRun `json:"runs"`
+	// The same measured on the minimal net/http SSE server: the least a
+	// Go HTTP server holds per waiting connection.
+	BaselineSSEKBPerConn  float64   `json:"baseline_sse_kb_per_conn"`
+	BaselinePollKBPerConn float64   `json:"baseline_poll_kb_per_conn"`
+	BaselineRuns          []idleRun `json:"baseline_runs"`
 }
 
 func (o *options) runIdle(ctx context.Context, rep *report) error {
@@ -53,6 +58,23 @@ func (o *options) runIdle(ctx context.Context, rep *report) error {
 		poll = append(poll, r.PollKBPerConn)
 	}
 	row.SSEKBPerConn, row.PollKBPerConn = stats.Median(sse), stats.Median(poll)
+	sse, poll = nil, nil
+	for run := 1; run <= o.runs; run++ {
+		srv, err := o.startBaseline(ctx, "sse")
+		if err != nil {
+			return err
+		}
+		r, err := driveIdle(ctx, srv, o.idleConns)
+		srv.stop()
+		if err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		logf("idle baseline run %d: %.1f KB per SSE stream, %.1f KB per waiting poll", run, r.SSEKBPerConn, r.PollKBPerConn)
+		row.BaselineRuns = append(row.BaselineRuns, r)
+		sse = append(sse, r.SSEKBPerConn)
+		poll = append(poll, r.PollKBPerConn)
+	}
+	row.BaselineSSEKBPerConn, row.BaselinePollKBPerConn = stats.Median(sse), stats.Median(poll)
 	rep.Idle = row
 	return nil
 }

@@ -120,7 +120,7 @@ func (r *report) evaluateTargets() {
 		i := r.Idle
 		got := ""
 		if i != nil {
-			got = fmt.Sprintf("SSE %.1f KB, poll %.1f KB", i.SSEKBPerConn, i.PollKBPerConn)
+			got = fmt.Sprintf("SSE %.1f KB, poll %.1f KB (baseline %.1f, %.1f)", i.SSEKBPerConn, i.PollKBPerConn, i.BaselineSSEKBPerConn, i.BaselinePollKBPerConn)
 		}
 		add("RSS per idle connection", "SSE < 20 KB, waiting poll < 16 KB", i != nil, got, i != nil && i.SSEKBPerConn < 20 && i.PollKBPerConn < 16)
 	}
@@ -208,9 +208,9 @@ func (r *report) printTables(w io.Writer) {
 	}
 	if r.Idle != nil {
 		fmt.Fprintf(w, "\nidle connections (%d of each)\n", r.Idle.Conns)
-		line("kind", "RSS KB per connection")
-		line("SSE stream", f1(r.Idle.SSEKBPerConn))
-		line("waiting poll", f1(r.Idle.PollKBPerConn))
+		line("kind", "tidings KB per connection", "baseline KB", "tidings / baseline")
+		line("SSE stream", f1(r.Idle.SSEKBPerConn), f1(r.Idle.BaselineSSEKBPerConn), ratioOf(r.Idle.SSEKBPerConn, r.Idle.BaselineSSEKBPerConn))
+		line("waiting poll", f1(r.Idle.PollKBPerConn), f1(r.Idle.BaselinePollKBPerConn), ratioOf(r.Idle.PollKBPerConn, r.Idle.BaselinePollKBPerConn))
 		tw.Flush()
 	}
 	if len(r.Catchup) > 0 {
@@ -258,3 +258,11 @@ func orDash(v float64) string {
 func f0(v float64) string { return fmt.Sprintf("%.0f", v) }
 func f1(v float64) string { return fmt.Sprintf("%.1f", v) }
 func f2(v float64) string { return fmt.Sprintf("%.2f", v) }
+
+// ratioOf formats a/b as "1.23x", or a dash without a baseline.
+func ratioOf(a, b float64) string {
+	if b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", a/b)
+}
