@@ -101,12 +101,25 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) (
 	return status
 }
 
+// Header values shared by every JSON answer; net/http only reads them.
+var (
+	jsonContentType = []string{"application/json; charset=utf-8"}
+	noStore         = []string{"no-store"}
+	noSniff         = []string{"nosniff"}
+)
+
+// writeJSON answers body with status. The keys are already canonical, so
+// they are assigned rather than Set (which allocates a slice per value);
+// net/http adds the Content-Length of a body this small itself.
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Type"] = jsonContentType
+	h["Cache-Control"] = noStore
+	h["X-Content-Type-Options"] = noSniff
+	if len(body) > 2048 {
+		// Beyond net/http's buffer it would switch to chunked instead.
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
 	w.WriteHeader(status)
 	w.Write(body)
 }

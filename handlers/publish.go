@@ -238,7 +238,7 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) *Erro
 	}
 	// A body that trickles in must not hold the connection for ever.
 	http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxRequestBytes))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxRequestBytes), r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -255,6 +255,26 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) *Erro
 		return errorf("invalid_json", "The body must hold exactly one JSON object.")
 	}
 	return nil
+}
+
+// readBody reads all of r, in one allocation when the length is known and
+// small. A large announced length is not trusted with memory up front: the
+// buffer then grows only as the bytes arrive.
+func readBody(r io.Reader, length int64) ([]byte, error) {
+	if length <= 0 || length > 64<<10 {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, length+1) // one more to see a body longer than announced
+	n, err := io.ReadFull(r, buf)
+	switch {
+	case err == io.ErrUnexpectedEOF || err == io.EOF:
+		return buf[:n], nil
+	case err != nil:
+		return nil, err
+	}
+	// Longer than announced: net/http does not let that happen, but read on.
+	rest, err := io.ReadAll(r)
+	return append(buf, rest...), err
 }
 
 func jsonError(err error) *Error {
