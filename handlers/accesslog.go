@@ -52,37 +52,38 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// accessLog writes one line per request when it ends: for a stream, that
-// is its summary. The query is logged with any token redacted.
-func (s *Server) accessLog(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.log.Enabled(r.Context(), slog.LevelInfo) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		start := time.Now()
-		info := &requestInfo{}
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
-		attrs := []slog.Attr{
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status),
-			slog.Int64("bytes", sw.bytes),
-			slog.Duration("duration", time.Since(start)),
-			slog.String("client", s.clientAddr(r)),
-		}
-		if r.URL.RawQuery != "" {
-			attrs = append(attrs, slog.String("query", redactQuery(r.URL.RawQuery)))
-		}
-		if info.transport != "" {
-			attrs = append(attrs, slog.String("transport", info.transport), slog.Int("events", info.events))
-		}
-		if info.end != "" {
-			attrs = append(attrs, slog.String("end", info.end))
-		}
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
-	})
+// serveLogged serves r and then writes its access line: one per request,
+// when it ends, so for a stream it is the stream's summary. The query is
+// logged with any token redacted.
+func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	info := &requestInfo{}
+	sw := &statusWriter{ResponseWriter: w}
+	s.serveAPI(sw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+	s.logRequest(r, sw, info, start)
+}
+
+// logRequest writes the access line. It is its own function so that its
+// locals are not on the stack while the request is served.
+func (s *Server) logRequest(r *http.Request, sw *statusWriter, info *requestInfo, start time.Time) {
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", sw.status),
+		slog.Int64("bytes", sw.bytes),
+		slog.Duration("duration", time.Since(start)),
+		slog.String("client", s.clientAddr(r)),
+	}
+	if r.URL.RawQuery != "" {
+		attrs = append(attrs, slog.String("query", redactQuery(r.URL.RawQuery)))
+	}
+	if info.transport != "" {
+		attrs = append(attrs, slog.String("transport", info.transport), slog.Int("events", info.events))
+	}
+	if info.end != "" {
+		attrs = append(attrs, slog.String("end", info.end))
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 }
 
 // redactQuery replaces the value of every token parameter.

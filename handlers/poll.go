@@ -61,8 +61,8 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 		return
 	}
 	defer sub.Close()
-	s.metrics.Subscribers.WithLabelValues("poll").Inc()
-	defer s.metrics.Subscribers.WithLabelValues("poll").Dec()
+	s.metrics.Poll.Subscribers.Inc()
+	defer s.metrics.Poll.Subscribers.Dec()
 
 	cursor := req.cursor
 	if req.fromNow {
@@ -110,9 +110,9 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 		s.metrics.Resets.WithLabelValues(batch.Reset).Inc()
 	}
 	if n := len(batch.Events); n > 0 {
-		s.metrics.Delivered.WithLabelValues("poll").Add(float64(n))
+		s.metrics.Poll.Delivered.Add(float64(n))
 		if waited {
-			observeLatency(s.metrics.Latency.WithLabelValues("poll"), batch.Events)
+			observeLatency(s.metrics.Poll.Latency, batch.Events)
 		}
 	}
 }

@@ -112,11 +112,17 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 	} else {
 		out.write(stream.CursorBlock(cursor, ""))
 	}
+	// The first flush writes the response headers, the deepest call of a
+	// stream; made here rather than inside pump, it stays within the 8 KB
+	// a goroutine starts with, and an idle stream keeps that stack.
+	if out.flush() != nil {
+		return
+	}
 
 	info := requestInfoFrom(r)
 	info.transport = "sse"
-	s.metrics.Subscribers.WithLabelValues("sse").Inc()
-	defer s.metrics.Subscribers.WithLabelValues("sse").Dec()
+	s.metrics.SSE.Subscribers.Inc()
+	defer s.metrics.SSE.Subscribers.Dec()
 	if batch.Reset != "" {
 		s.metrics.Resets.WithLabelValues(batch.Reset).Inc()
 	}
@@ -133,8 +139,8 @@ func (s *Server) pump(r *http.Request, out *sseWriter, sub *stream.Subscription,
 	timer := time.NewTimer(min(s.cfg.Heartbeat, maxDur))
 	defer timer.Stop()
 	ctx := r.Context()
-	delivered := s.metrics.Delivered.WithLabelValues("sse")
-	latency := s.metrics.Latency.WithLabelValues("sse")
+	delivered := s.metrics.SSE.Delivered
+	latency := s.metrics.SSE.Latency
 	// cutOff names why a write failed: the client left, or it could not
 	// take the write in time. Either way it resumes from the last id it got.
 	cutOff := func() string {

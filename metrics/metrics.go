@@ -26,6 +26,25 @@ type Metrics struct {
 	SSEEnded      *prometheus.CounterVec   // reason: max_duration, client_gone, slow, shutting_down, overloaded
 	Resets        *prometheus.CounterVec   // reason: cursor_expired, cursor_ahead
 	Pruned        prometheus.Counter
+
+	// The series of each transport, resolved once: looking a label up
+	// hashes it, and a stream would do that on every delivery.
+	SSE, Poll Transport
+}
+
+// Transport holds one transport's series.
+type Transport struct {
+	Subscribers prometheus.Gauge
+	Delivered   prometheus.Counter
+	Latency     prometheus.Observer
+}
+
+func (m *Metrics) transport(name string) Transport {
+	return Transport{
+		Subscribers: m.Subscribers.WithLabelValues(name),
+		Delivered:   m.Delivered.WithLabelValues(name),
+		Latency:     m.Latency.WithLabelValues(name),
+	}
 }
 
 // New creates the collectors. dbPath, if set, is reported as the database
@@ -86,10 +105,7 @@ func New(dbPath string) *Metrics {
 	for _, r := range []string{"created", "duplicate", "rejected", "failed"} {
 		m.Published.WithLabelValues(r)
 	}
-	for _, t := range []string{"sse", "poll"} {
-		m.Delivered.WithLabelValues(t)
-		m.Subscribers.WithLabelValues(t)
-	}
+	m.SSE, m.Poll = m.transport("sse"), m.transport("poll")
 	for _, r := range []string{"max_duration", "client_gone", "slow", "shutting_down", "overloaded"} {
 		m.SSEEnded.WithLabelValues(r)
 	}
