@@ -102,7 +102,8 @@ func bearer(r *http.Request) string {
 		}
 		return "\x00invalid" // a header that is not a bearer token is a bad token
 	}
-	return r.URL.Query().Get("token")
+	tok, _ := queryValue(r.URL.RawQuery, "token")
+	return tok
 }
 
 // Token parses and verifies a token. The error never holds the token.

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -137,10 +138,10 @@ func parseCursor(r *http.Request) (cursor int64, fromNow bool, err *Error) {
 	var v, from string
 	if h := r.Header.Get("Last-Event-ID"); h != "" {
 		v, from = h, "The Last-Event-ID header"
-	} else if q := r.URL.Query(); q.Has("cursor") {
-		v, from = q.Get("cursor"), "The cursor parameter"
-	} else if q.Has("lastEventId") {
-		v, from = q.Get("lastEventId"), "The lastEventId parameter"
+	} else if c, ok := queryValue(r.URL.RawQuery, "cursor"); ok {
+		v, from = c, "The cursor parameter"
+	} else if c, ok := queryValue(r.URL.RawQuery, "lastEventId"); ok {
+		v, from = c, "The lastEventId parameter"
 	} else {
 		return 0, true, nil
 	}
@@ -149,4 +150,36 @@ func parseCursor(r *http.Request) (cursor int64, fromNow bool, err *Error) {
 		return 0, false, errorf("invalid_cursor", "%s must be an event id: a whole number from 0 to 9223372036854775807.", from)
 	}
 	return n, false, nil
+}
+
+// queryValue returns the first value of key in a raw query, as
+// url.Values.Get would after url.ParseQuery (pairs with a bad escape or a
+// semicolon are skipped), without building the map: a request
+// needs two or three parameters, and the map costs allocations and stack
+// on every subscription.
+func queryValue(raw, key string) (string, bool) {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if strings.ContainsAny(k, "%+") {
+			if u, err := url.QueryUnescape(k); err != nil || u != key {
+				continue
+			}
+		} else if k != key {
+			continue
+		}
+		if !strings.ContainsAny(v, "%+") {
+			return v, true
+		}
+		u, err := url.QueryUnescape(v)
+		if err != nil {
+			continue
+		}
+		return u, true
+	}
+	return "", false
 }

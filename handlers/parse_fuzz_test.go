@@ -83,3 +83,20 @@ func FuzzCursor(f *testing.F) {
 }
 
 type httptestRequest struct{ query, header string }
+
+// FuzzQueryValue checks the map-free lookup against url.ParseQuery.
+func FuzzQueryValue(f *testing.F) {
+	for _, raw := range []string{"cursor=5&timeout=0", "a=1&a=2", "cursor=%zz&cursor=3", "x;y=1&cursor=2", "cur%73or=7", "token=a+b%2Bc", "=&&cursor"} {
+		f.Add(raw, "cursor")
+	}
+	f.Fuzz(func(t *testing.T, raw, key string) {
+		if key == "" || strings.Count(raw, "&") > 1000 {
+			return
+		}
+		got, ok := queryValue(raw, key)
+		vals, _ := url.ParseQuery(raw)
+		if want, wantOK := vals.Get(key), vals.Has(key); got != want || ok != wantOK {
+			t.Fatalf("queryValue(%q, %q) = %q %v, want %q %v", raw, key, got, ok, want, wantOK)
+		}
+	})
+}

@@ -20,10 +20,9 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 		s.writeError(w, r, perr)
 		return
 	}
-	q := r.URL.Query()
 	timeout := min(25*time.Second, s.cfg.PollMaxTimeout)
-	if q.Has("timeout") {
-		secs, err := strconv.ParseFloat(q.Get("timeout"), 64)
+	if v, ok := queryValue(r.URL.RawQuery, "timeout"); ok {
+		secs, err := strconv.ParseFloat(v, 64)
 		if err != nil || secs < 0 || secs != secs {
 			s.writeError(w, r, errorf("invalid_timeout", "timeout is a number of seconds from 0 to %g.", s.cfg.PollMaxTimeout.Seconds()))
 			return
@@ -31,8 +30,8 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 		timeout = min(s.cfg.PollMaxTimeout, time.Duration(min(secs, 1e6)*float64(time.Second)))
 	}
 	limit := 100
-	if q.Has("limit") {
-		n, err := strconv.Atoi(q.Get("limit"))
+	if v, ok := queryValue(r.URL.RawQuery, "limit"); ok {
+		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
 			s.writeError(w, r, errorf("invalid_limit", "limit is a whole number from 1 to 1000."))
 			return

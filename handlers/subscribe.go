@@ -57,7 +57,7 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 		return
 	}
 	maxDur := s.cfg.SSEMaxDuration
-	if v := r.URL.Query().Get("max_duration"); v != "" {
+	if v, _ := queryValue(r.URL.RawQuery, "max_duration"); v != "" {
 		secs, err := strconv.ParseFloat(v, 64)
 		// Written so that NaN, which fails every comparison, is refused.
 		if err != nil || !(secs > 0 && secs <= 1e6) {
