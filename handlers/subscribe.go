@@ -112,15 +112,21 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 	} else {
 		out.write(stream.CursorBlock(cursor, ""))
 	}
+	info := requestInfoFrom(r)
+	info.transport = "sse"
 	// The first flush writes the response headers, the deepest call of a
-	// stream; made here rather than inside pump, it stays within the 8 KB
-	// a goroutine starts with, and an idle stream keeps that stack.
+	// stream. Made here rather than inside pump, it fits in an 8 KB stack,
+	// the size an idle stream then keeps; from inside pump it doubled the
+	// stack to 16 KB.
 	if out.flush() != nil {
+		info.end = "client_gone"
+		if r.Context().Err() == nil {
+			info.end = "slow"
+		}
+		s.metrics.SSEEnded.WithLabelValues(info.end).Inc()
 		return
 	}
 
-	info := requestInfoFrom(r)
-	info.transport = "sse"
 	s.metrics.SSE.Subscribers.Inc()
 	defer s.metrics.SSE.Subscribers.Dec()
 	if batch.Reset != "" {
