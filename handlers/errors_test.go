@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// TestErrors walks every error of SPEC "Errors" that the open API can
+// TestErrors walks every error of docs/api.md "Errors" that the open API can
 // answer: each has its status and a {"error":{"code","message"}} body, and
 // none stores anything.
 func TestErrors(t *testing.T) {

@@ -34,7 +34,7 @@ type Hub interface {
 }
 
 // Config holds the HTTP settings. Zero durations and sizes take the
-// defaults of SPEC.md.
+// documented defaults (docs/api.md).
 type Config struct {
 	SSEMaxDuration  time.Duration
 	SSERetry        time.Duration

@@ -1,4 +1,4 @@
-// Types for tidings-client. The wire contract is the project's SPEC.md; the
+// Types for tidings-client. The wire contract is docs/api.md; the
 // usage guide is docs/client.md.
 
 /** An event as stored by the server, handed over by both transports. */

@@ -79,7 +79,7 @@ export function json(res, status, body) {
   res.end(JSON.stringify(body))
 }
 
-// signToken makes an HS256 token with the claims the SPEC defines.
+// signToken makes an HS256 token with the claims docs/auth.md defines.
 export function signToken(secret, { subscribe = [], publish = [], ttl = 3600 }) {
   const b64 = (x) => Buffer.from(JSON.stringify(x)).toString('base64url')
   const head = b64({ alg: 'HS256', typ: 'JWT' })
