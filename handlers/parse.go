@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -101,20 +102,11 @@ func parseTopics(s string) ([]string, *Error) {
 		if !validTopic(t) {
 			return nil, topicError(t)
 		}
-		if !contains(topics, t) {
+		if !slices.Contains(topics, t) {
 			topics = append(topics, t)
 		}
 	}
 	return topics, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // parseID parses a cursor: a decimal int64 ≥ 0, digits only.

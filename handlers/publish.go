@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,7 +105,7 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, _ httprout
 	}
 	topics := make([]string, 0, 1)
 	for _, in := range inputs {
-		if !contains(topics, in.Topic) {
+		if !slices.Contains(topics, in.Topic) {
 			topics = append(topics, in.Topic)
 		}
 	}

@@ -327,8 +327,8 @@ func readSeq(ctx context.Context, q querier) (int64, error) {
 	return seq, err
 }
 
-// Head returns the largest id committed so far, as the writer knows it.
-// Only use it where a value that is briefly behind the database is safe.
+// Head returns the largest id ever committed, read from the database
+// through the read pool.
 func (s *Store) Head(ctx context.Context) (int64, error) {
 	seq, err := readSeq(ctx, s.rdb)
 	if err != nil {

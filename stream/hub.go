@@ -11,6 +11,7 @@ package stream
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -70,10 +71,9 @@ type Hub struct {
 
 	stopOnce sync.Once
 	stopped  chan struct{}
-	// stopping is set (under mu) when Stop begins; every subscription
-	// registered before it is then woken once.
-	stopping   bool
-	isStopping atomic.Bool
+	// stopping is set, under mu, when Stop begins; every subscription
+	// registered before then is woken once.
+	stopping atomic.Bool
 }
 
 // HubOptions configure a Hub. Zero values take defaults.
@@ -228,7 +228,7 @@ func (h *Hub) readTailLocked(topics []string, cursor int64, limit int) Batch {
 	var out []*Event
 	for ; i < len(h.tail); i++ {
 		e := h.tail[i]
-		if !contains(topics, e.Topic) {
+		if !slices.Contains(topics, e.Topic) {
 			continue
 		}
 		if len(out) == limit {
@@ -237,15 +237,6 @@ func (h *Hub) readTailLocked(topics []string, cursor int64, limit int) Batch {
 		out = append(out, e)
 	}
 	return Batch{Events: out, Cursor: h.head}
-}
-
-func contains(topics []string, t string) bool {
-	for _, x := range topics {
-		if x == t {
-			return true
-		}
-	}
-	return false
 }
 
 // Subscription is a registered interest in topics. Wait on C: a value
@@ -268,7 +259,7 @@ func (s *Subscription) wake() {
 // Subscribe registers for wake signals on topics. Register before the first
 // Read so no commit between the two is missed. The caller must Close it.
 func (h *Hub) Subscribe(topics []string) (*Subscription, error) {
-	if h.isStopping.Load() {
+	if h.stopping.Load() {
 		return nil, ErrStopped
 	}
 	if n := h.active.Add(1); h.maxSubscribers > 0 && n > h.maxSubscribers {
@@ -278,7 +269,7 @@ func (h *Hub) Subscribe(topics []string) (*Subscription, error) {
 	c := make(chan struct{}, 1)
 	sub := &Subscription{C: c, c: c, topics: topics, hub: h}
 	h.mu.Lock()
-	if h.stopping {
+	if h.stopping.Load() {
 		// Stop ran since the check above; it has woken everyone it will.
 		h.mu.Unlock()
 		h.active.Add(-1)
@@ -324,14 +315,13 @@ func (h *Hub) Stopped() <-chan struct{} { return h.stopped }
 // Stopping reports whether Stop was called. A subscriber checks it after
 // each wake: Stop wakes every subscription, so a stream loop need not also
 // select on Stopped, a channel every stream would share.
-func (h *Hub) Stopping() bool { return h.isStopping.Load() }
+func (h *Hub) Stopping() bool { return h.stopping.Load() }
 
 // Stop tells every subscriber to finish and refuses new ones.
 func (h *Hub) Stop() {
 	h.stopOnce.Do(func() {
 		h.mu.Lock()
-		h.stopping = true
-		h.isStopping.Store(true)
+		h.stopping.Store(true)
 		var all []*Subscription
 		for _, m := range h.subs {
 			for sub := range m {
