@@ -113,35 +113,24 @@ func TestAuthMatrix(t *testing.T) {
 				t.Parallel()
 				u := ts.URL + rt.path(tc.topic)
 				if tc.where == "query" {
-					sep := "?"
-					if strings.Contains(u, "?") {
-						sep = "&"
-					}
-					u += sep + "token=" + url.QueryEscape(tc.token)
+					u = withToken(u, tc.token)
 				}
-				var body io.Reader
+				h := http.Header{}
+				body := ""
 				if rt.body != nil {
-					body = strings.NewReader(rt.body(tc.topic))
-				}
-				req, _ := http.NewRequest(rt.method, u, body)
-				if body != nil {
-					req.Header.Set("Content-Type", "application/json")
+					body = rt.body(tc.topic)
+					h.Set("Content-Type", "application/json")
 				}
 				if tc.where == "header" {
-					req.Header.Set("Authorization", "Bearer "+tc.token)
+					h.Set("Authorization", "Bearer "+tc.token)
 				}
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer resp.Body.Close()
-				raw, _ := io.ReadAll(resp.Body)
+				status, _, raw := do(t, rt.method, u, h, body)
 				want := tc.wantSubscribe
 				if rt.method == "POST" {
 					want = tc.wantPublish
 				}
-				if resp.StatusCode != want {
-					t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, want, raw)
+				if status != want {
+					t.Fatalf("status = %d, want %d; body %s", status, want, raw)
 				}
 				if want >= 400 {
 					var e struct {
@@ -167,27 +156,28 @@ func TestAuthMatrix(t *testing.T) {
 	}
 }
 
+// withToken adds the token query parameter to u.
+func withToken(u, tok string) string {
+	if strings.Contains(u, "?") {
+		return u + "&token=" + url.QueryEscape(tok)
+	}
+	return u + "?token=" + url.QueryEscape(tok)
+}
+
 func TestOpenModeNeedsNoToken(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
 	for _, rt := range authRoutes {
-		var body io.Reader
+		body := ""
 		if rt.body != nil {
-			body = strings.NewReader(rt.body("x"))
+			body = rt.body("x")
 		}
 		u := ts.URL + rt.path("x")
 		if rt.name == "sse" {
 			u += "&max_duration=0.05"
 		}
-		req, _ := http.NewRequest(rt.method, u, body)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			t.Errorf("%s: status %d in open mode", rt.name, resp.StatusCode)
+		if status, _, raw := do(t, rt.method, u, nil, body); status >= 300 {
+			t.Errorf("%s: status %d in open mode: %s", rt.name, status, raw)
 		}
 	}
 }
@@ -227,29 +217,18 @@ func TestTokensNeverLogged(t *testing.T) {
 	for _, tok := range tokens {
 		for _, p := range paths {
 			for _, inQuery := range []bool{false, true} {
-				method := "GET"
-				var body io.Reader
+				method, body := "GET", ""
 				if strings.HasSuffix(p, "/events") {
-					method, body = "POST", strings.NewReader(`{"data":1,"events":[{"topic":"orders.eu","data":1}]}`)
+					method, body = "POST", `{"data":1,"events":[{"topic":"orders.eu","data":1}]}`
 				}
 				u := ts.URL + strings.ReplaceAll(p, " ", "%20")
+				h := http.Header{}
 				if inQuery {
-					sep := "?"
-					if strings.Contains(u, "?") {
-						sep = "&"
-					}
-					u += sep + "token=" + tok
+					u = withToken(u, tok)
+				} else {
+					h.Set("Authorization", "Bearer "+tok)
 				}
-				req, _ := http.NewRequest(method, u, body)
-				if !inQuery {
-					req.Header.Set("Authorization", "Bearer "+tok)
-				}
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+				do(t, method, u, h, body)
 			}
 		}
 	}
