@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -60,6 +61,28 @@ func (c *connFlags) client(stderr io.Writer) (*client.Client, error) {
 // parseInterspersed parses flags that may come before, between or after
 // the positional arguments, which it returns. After "--" everything is
 // positional (for data that starts with "-").
+// parse registers the connection flags on fs beside the command's own, and
+// parses args with help as the usage text. done means the command returns
+// code at once: help was asked for (0) or a flag was wrong.
+func (c *connFlags) parse(fs *flag.FlagSet, help string, args []string, stdout io.Writer) (pos []string, code int, done bool) {
+	c.register(fs)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), help)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), connEnvHelp)
+	}
+	if helpRequested(args) {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return nil, 0, true
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, flagExit(err), true
+	}
+	return pos, 0, false
+}
+
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {

@@ -36,20 +36,9 @@ func runPublish(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	key := fs.String("key", "", "idempotency `key`: a repeat with the same key and topic stores nothing and prints the original event")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	var conn connFlags
-	conn.register(fs)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), publishHelp)
-		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), connEnvHelp)
-	}
-	if helpRequested(args) {
-		fs.SetOutput(stdout)
-		fs.Usage()
-		return 0
-	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return flagExit(err)
+	pos, code, done := conn.parse(fs, publishHelp, args, stdout)
+	if done {
+		return code
 	}
 	if len(pos) < 1 || len(pos) > 2 {
 		fmt.Fprintln(stderr, "tidings publish: want TOPIC and at most one DATA (see tidings publish --help)")

@@ -40,20 +40,9 @@ func runTail(args []string, stdout, stderr io.Writer) int {
 		return nil
 	})
 	var conn connFlags
-	conn.register(fs)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), tailHelp)
-		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), connEnvHelp)
-	}
-	if helpRequested(args) {
-		fs.SetOutput(stdout)
-		fs.Usage()
-		return 0
-	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return flagExit(err)
+	pos, code, done := conn.parse(fs, tailHelp, args, stdout)
+	if done {
+		return code
 	}
 	var topics []string
 	for _, p := range pos {
