@@ -8,7 +8,7 @@
 #
 # The build step is scripts/build-static.sh, the same script CI runs and
 # checks (deploy_test.go):
-#   CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$VERSION"
+#   CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/tidings/tidings/cli.version=$VERSION"
 
 FROM golang:1.26 AS build
 WORKDIR /src

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/tidings/tidings/server"
 )
 
 // instruction is one Dockerfile instruction, continuation lines joined.
@@ -83,7 +84,7 @@ func dockerEnv(t *testing.T, ins []instruction) map[string]string {
 // configDefault is the default tag of a Config field, as serve reads it.
 func configDefault(t *testing.T, field string) string {
 	t.Helper()
-	f, ok := reflect.TypeOf(Config{}).FieldByName(field)
+	f, ok := reflect.TypeOf(server.Config{}).FieldByName(field)
 	if !ok {
 		t.Fatalf("Config has no field %s", field)
 	}
@@ -145,7 +146,7 @@ func TestDockerfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const build = `CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$VERSION"`
+	const build = `CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/tidings/tidings/cli.version=$VERSION"`
 	if !strings.Contains(string(script), build) {
 		t.Errorf("scripts/build-static.sh does not run %s", build)
 	}

@@ -4,14 +4,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"reflect"
 	"strings"
-	"syscall"
+
+	"github.com/tidings/tidings/cli"
 )
 
 func main() {
@@ -30,13 +28,13 @@ func run(args []string) int {
 	case "serve":
 		return runServe(args)
 	case "token":
-		return runToken(args, os.Stdout, os.Stderr)
+		return cli.Token(args, os.Stdout, os.Stderr)
 	case "publish":
-		return runPublish(args, os.Stdin, os.Stdout, os.Stderr)
+		return cli.Publish(args, os.Stdin, os.Stdout, os.Stderr)
 	case "tail":
-		return runTail(args, os.Stdout, os.Stderr)
+		return cli.Tail(args, os.Stdout, os.Stderr)
 	case "version":
-		return runVersion(args, os.Stdout, os.Stderr)
+		return cli.Version(args, os.Stdout, os.Stderr)
 	case "help":
 		usage(os.Stdout)
 		return 0
@@ -60,42 +58,4 @@ Usage:
 
 Run "tidings <command> --help" for a command's flags and settings.
 `)
-}
-
-func runServe(args []string) int {
-	if len(args) > 0 {
-		if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
-			serveUsage(os.Stdout)
-			return 0
-		}
-		fmt.Fprintf(os.Stderr, "tidings serve: unexpected argument %q (settings come from TIDINGS_* variables)\n", args[0])
-		return 2
-	}
-	cfg, err := loadConfig()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "tidings:", err)
-		return 2
-	}
-	log := newLogger(cfg)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	if err := serve(ctx, cfg, log); err != nil {
-		log.Error("tidings stopped", "err", err)
-		return 1
-	}
-	return 0
-}
-
-// serveUsage lists every setting with its default, from the Config tags.
-func serveUsage(w io.Writer) {
-	fmt.Fprint(w, "Usage: tidings serve\n\nSettings (environment variables):\n")
-	t := reflect.TypeOf(Config{})
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		def := f.Tag.Get("default")
-		if def == "" {
-			def = "(none)"
-		}
-		fmt.Fprintf(w, "  TIDINGS_%-26s %-18s %s\n", f.Tag.Get("envconfig"), def, f.Tag.Get("desc"))
-	}
 }

@@ -293,3 +293,15 @@ func TestConfigValidation(t *testing.T) {
 		})
 	}
 }
+
+// The top-level usage lists every command.
+func TestUsageListsCommands(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	usage(&out)
+	for _, cmd := range []string{"serve", "publish", "tail", "version", "token"} {
+		if !strings.Contains(out.String(), "tidings "+cmd) && !strings.Contains(out.String(), "["+cmd+"]") {
+			t.Errorf("usage does not list %s:\n%s", cmd, out.String())
+		}
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/tidings/tidings/client"
-	"github.com/tidings/tidings/handlers"
 )
 
 func TestNewRejectsBadURL(t *testing.T) {
@@ -23,7 +22,9 @@ func TestNewRejectsBadURL(t *testing.T) {
 
 func TestPublish(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, handlers.Config{MaxEventBytes: 100})
+	cfg := fastConfig
+	cfg.MaxEventBytes = 100
+	srv := startServer(t, cfg)
 	c := newClient(t, srv.URL+"/", client.Options{})
 	ctx := context.Background()
 

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/tidings/tidings/client"
-	"github.com/tidings/tidings/store"
 )
 
 func newClient(t *testing.T, url string, opts client.Options) *client.Client {
@@ -173,8 +172,10 @@ func TestSubscribeReset(t *testing.T) {
 	})
 	t.Run("cursor expired", func(t *testing.T) {
 		t.Parallel()
-		srv, err := openServer(filepath.Join(t.TempDir(), "t.db"), "127.0.0.1:0", fastConfig,
-			store.Options{MaxEventsPerTopic: 2, PruneInterval: time.Hour})
+		pruneConfig := fastConfig
+		pruneConfig.MaxEventsPerTopic = 2
+		pruneConfig.PruneInterval = time.Hour
+		srv, err := openServer(filepath.Join(t.TempDir(), "t.db"), "127.0.0.1:0", pruneConfig)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,7 +186,7 @@ func TestSubscribeReset(t *testing.T) {
 		for i := range 5 {
 			mustPublish(t, c, "t", i)
 		}
-		if _, err := srv.st.Prune(ctx); err != nil {
+		if _, err := srv.Store().Prune(ctx); err != nil {
 			t.Fatal(err)
 		}
 		sub := c.Subscribe(ctx, []string{"t"}, client.After(1))
@@ -228,7 +229,7 @@ func TestSubscribeFromNow(t *testing.T) {
 		t.Errorf("cursor before connecting: got %v, want now", got)
 	}
 	results := collect(sub)
-	waitFor(t, "the subscriber to connect", func() bool { return srv.hub.Active() > 0 })
+	waitFor(t, "the subscriber to connect", func() bool { return srv.Hub().Active() > 0 })
 	p := mustPublish(t, c, "t", "after")
 	r := <-results
 	if r.err != nil || r.ev.ID != p.ID {
@@ -259,7 +260,7 @@ func TestSubscribeAcrossServerRestart(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			t.Parallel()
 			db := filepath.Join(t.TempDir(), "tidings.db")
-			srv, err := openServer(db, "127.0.0.1:0", fastConfig, store.Options{})
+			srv, err := openServer(db, "127.0.0.1:0", fastConfig)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -284,7 +285,7 @@ func TestSubscribeAcrossServerRestart(t *testing.T) {
 					} else {
 						current.Kill()
 					}
-					next, err := openServer(db, srv.Addr, fastConfig, store.Options{})
+					next, err := openServer(db, srv.Addr, fastConfig)
 					if err != nil {
 						mu.Unlock()
 						t.Fatalf("restart on %s: %v", srv.Addr, err)
@@ -335,7 +336,7 @@ func TestSubscribeErrors(t *testing.T) {
 		t.Parallel()
 		sub := c.Subscribe(t.Context(), []string{"t"}, client.After(0))
 		results := collect(sub)
-		waitFor(t, "a subscriber", func() bool { return srv.hub.Active() > 0 })
+		waitFor(t, "a subscriber", func() bool { return srv.Hub().Active() > 0 })
 		sub.Close()
 		r := <-results
 		if !errors.Is(r.err, client.ErrClosed) {

@@ -5,12 +5,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tidings/tidings/server"
 )
 
 func TestCORS(t *testing.T) {
 	t.Parallel()
 	const allowed = "https://app.example"
-	s := newTestServer(t, func(c *testConfig) { c.API.CORSOrigins = []string{allowed, "https://other.example"} })
+	s := newTestServer(t, func(c *server.Config) { c.CORSOrigins = []string{allowed, "https://other.example"} })
 	preflight := func(t *testing.T, origin, path, method, headers string) (int, http.Header) {
 		t.Helper()
 		h := http.Header{

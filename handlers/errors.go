@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/tidings/tidings/auth"
 	"github.com/tidings/tidings/store"
 )
 
@@ -54,6 +55,9 @@ var (
 	errUnavailable  = errorf("storage_unavailable", "The event store is unavailable; retry shortly.")
 	errFull         = errorf("storage_full", "The event store is full; retry later.")
 	errInternal     = errorf("internal_error", "Something went wrong on the server.")
+	errNoToken      = errorf("unauthorized", "A token is required: send Authorization: Bearer <token> or ?token=<token>.")
+	errBadToken     = errorf("unauthorized", "The token is malformed, wrongly signed or expired.")
+	errTokenNoScope = errorf("forbidden", "The token does not allow this on every requested topic.")
 )
 
 // apiError turns any error into the *Error the client sees. Internal causes
@@ -63,6 +67,12 @@ func (s *Server) apiError(r *http.Request, err error) *Error {
 	switch {
 	case errors.As(err, &e):
 		return e
+	case errors.Is(err, auth.ErrNoToken):
+		return errNoToken
+	case errors.Is(err, auth.ErrBadToken):
+		return errBadToken
+	case errors.Is(err, auth.ErrNotAllowed):
+		return errTokenNoScope
 	case errors.Is(err, store.ErrClosed):
 		return errShuttingDown
 	case errors.Is(err, store.ErrFull):

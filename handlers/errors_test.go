@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/tidings/tidings/server"
 )
 
 // TestErrors walks every error of docs/api.md "Errors" that the open API can
@@ -13,9 +15,9 @@ import (
 // none stores anything.
 func TestErrors(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, func(c *testConfig) {
-		c.API.MaxEventBytes = 1024
-		c.API.MaxRequestBytes = 4096
+	s := newTestServer(t, func(c *server.Config) {
+		c.MaxEventBytes = 1024
+		c.MaxRequestBytes = 4096
 	})
 	s.publish(t, "a", `{"data":0}`)
 
@@ -150,7 +152,7 @@ func TestErrors(t *testing.T) {
 // Requests that are fine at the edges of the limits.
 func TestLimitsAreInclusive(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, func(c *testConfig) { c.API.MaxEventBytes = 1024 })
+	s := newTestServer(t, func(c *server.Config) { c.MaxEventBytes = 1024 })
 	t.Run("data of exactly MaxEventBytes", func(t *testing.T) {
 		s.publish(t, "a", `{"data":"`+strings.Repeat("x", 1022)+`"}`)
 	})

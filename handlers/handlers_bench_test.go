@@ -14,36 +14,33 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tidings/tidings/handlers"
+	"github.com/tidings/tidings/server"
 	"github.com/tidings/tidings/store"
 	"github.com/tidings/tidings/stream"
 )
 
-// benchServer wires a real store in b.TempDir(), a hub and the API, as
-// serve does.
-func benchServer(b *testing.B) (*handlers.Server, *store.Store, *stream.Hub) {
+// benchServer opens a whole server (as the binary wires it) on a fresh
+// database in b.TempDir(), without limits, and returns its API handler and
+// hub; the benchmarks call the handler directly.
+func benchServer(b *testing.B) (http.Handler, *stream.Hub) {
 	b.Helper()
-	var hub *stream.Hub
-	st, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), store.Options{
-		OnCommit: func(evs []store.Event) { hub.Committed(evs) },
-		OnPrune:  func(id int64) { hub.Pruned(id) },
-	})
+	cfg := server.DefaultConfig()
+	cfg.DB = filepath.Join(b.TempDir(), "bench.db")
+	cfg.MaxSubsPerIP = 0
+	cfg.PublishRate = 0
+	srv, err := server.Open(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	hub = stream.NewHub(st, stream.HubOptions{})
-	b.Cleanup(func() {
-		hub.Stop()
-		st.Close(context.Background())
-	})
-	return handlers.New(handlers.Config{}, st, hub), st, hub
+	b.Cleanup(func() { srv.Close(context.Background()) })
+	return srv.Handler(), srv.Hub()
 }
 
 // BenchmarkPublish calls the publish handler directly (no network) from
 // parallel publishers, so group commit folds them as under load; it
 // counts the server's allocations per acknowledged event.
 func BenchmarkPublish(b *testing.B) {
-	srv, _, _ := benchServer(b)
+	srv, _ := benchServer(b)
 	b.ReportAllocs()
 	b.SetParallelism(32) // 64 publishers on 2 cores
 	b.RunParallel(func(pb *testing.PB) {
@@ -64,7 +61,7 @@ func BenchmarkPublish(b *testing.B) {
 // BenchmarkPublishRoundTrip is one keep-alive publisher over loopback
 // HTTP: client, server, commit and answer.
 func BenchmarkPublishRoundTrip(b *testing.B) {
-	srv, _, _ := benchServer(b)
+	srv, _ := benchServer(b)
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	client := ts.Client()
@@ -86,7 +83,7 @@ func BenchmarkPublishRoundTrip(b *testing.B) {
 // BenchmarkPollAnswer is a resume answered from the in-memory tail: a poll
 // 100 events back, encoded from the events' pre-encoded JSON.
 func BenchmarkPollAnswer(b *testing.B) {
-	srv, _, hub := benchServer(b)
+	srv, hub := benchServer(b)
 	var evs []store.Event
 	for i := int64(1); i <= 1000; i++ {
 		evs = append(evs, store.Event{ID: i, Topic: "bench", Type: "message", Data: []byte(`{"t":1}`), Time: time.UnixMilli(1763798400123)})
@@ -137,8 +134,7 @@ func (w *flushRecorder) Write(p []byte) (int, error) {
 func BenchmarkSSEFanout(b *testing.B) {
 	for _, subs := range []int{100, 1000, 5000} {
 		b.Run(fmt.Sprintf("subs=%d", subs), func(b *testing.B) {
-			srv, st, hub := benchServer(b)
-			_ = st
+			srv, hub := benchServer(b)
 			var frames atomic.Int64
 			notify := make(chan struct{}, 1)
 			ctx, cancel := context.WithCancel(context.Background())

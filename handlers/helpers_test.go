@@ -8,16 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tidings/tidings/handlers"
-	"github.com/tidings/tidings/store"
+	"github.com/tidings/tidings/server"
+	"github.com/tidings/tidings/server/servertest"
 	"github.com/tidings/tidings/stream"
 )
 
@@ -25,62 +23,26 @@ import (
 // machine under the race detector, short enough to fail rather than hang.
 const waitFor = 20 * time.Second
 
-// testConfig is what a test may change before the server is wired.
-type testConfig struct {
-	API   handlers.Config
-	Store store.Options
-	Hub   stream.HubOptions
-}
-
 type testServer struct {
-	URL   string
-	Store *store.Store
-	Hub   *stream.Hub
-	HTTP  *httptest.Server
+	*servertest.Server
 }
 
-// newTestServer wires a real store in t.TempDir(), a hub and the API behind
-// an httptest server exactly as serve.go does. Cleanup stops the hub (which
-// ends every stream and poll), closes the server and then the store.
-func newTestServer(t *testing.T, tweaks ...func(*testConfig)) *testServer {
+// newTestServer runs a whole server (servertest, wired as the binary is)
+// on a fresh database, with settings that suit these tests: no per-address
+// or publish limits, short timeouts. Cleanup stops it as SIGTERM does.
+func newTestServer(t *testing.T, tweaks ...func(*server.Config)) *testServer {
 	t.Helper()
-	cfg := testConfig{
-		API: handlers.Config{
-			SSEMaxDuration: 30 * time.Second,
-			SSERetry:       time.Second,
-			Heartbeat:      15 * time.Second,
-			WriteTimeout:   5 * time.Second,
-			PollMaxTimeout: 30 * time.Second,
-			CORSOrigins:    []string{"*"},
-		},
-	}
-	for _, tw := range tweaks {
-		tw(&cfg)
-	}
-	var hub *stream.Hub
-	opts := cfg.Store
-	opts.OnCommit = func(evs []store.Event) { hub.Committed(evs) }
-	opts.OnPrune = func(id int64) { hub.Pruned(id) }
-	st, err := store.Open(filepath.Join(t.TempDir(), "tidings.db"), opts)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	head, err := st.Head(context.Background())
-	if err != nil {
-		t.Fatalf("read head: %v", err)
-	}
-	hopts := cfg.Hub
-	hopts.Head = head
-	hub = stream.NewHub(st, hopts)
-	srv := httptest.NewServer(handlers.New(cfg.API, st, hub))
-	t.Cleanup(func() {
-		hub.Stop()
-		srv.Close()
-		if err := st.Close(context.Background()); err != nil {
-			t.Errorf("close store: %v", err)
+	ts := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
+		c.SSEMaxDuration = 30 * time.Second
+		c.WriteTimeout = 5 * time.Second
+		c.PollMaxTimeout = 30 * time.Second
+		c.MaxSubsPerIP = 0
+		c.PublishRate = 0
+		for _, tw := range tweaks {
+			tw(c)
 		}
-	})
-	return &testServer{URL: srv.URL, Store: st, Hub: hub, HTTP: srv}
+	}})
+	return &testServer{ts}
 }
 
 // published is the 201/200 answer to a publish.
@@ -187,7 +149,7 @@ func (s *testServer) poll(t testing.TB, topics, query string) (pollAnswer, []byt
 
 func (s *testServer) head(t testing.TB) int64 {
 	t.Helper()
-	h, err := s.Store.Head(context.Background())
+	h, err := s.Store().Head(context.Background())
 	if err != nil {
 		t.Fatalf("head: %v", err)
 	}
@@ -198,9 +160,9 @@ func (s *testServer) head(t testing.TB) int64 {
 func (s *testServer) waitActive(t testing.TB, n int) {
 	t.Helper()
 	deadline := time.Now().Add(waitFor)
-	for s.Hub.Active() != n {
+	for s.Hub().Active() != n {
 		if time.Now().After(deadline) {
-			t.Fatalf("active subscriptions: got %d, want %d", s.Hub.Active(), n)
+			t.Fatalf("active subscriptions: got %d, want %d", s.Hub().Active(), n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

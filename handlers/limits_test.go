@@ -4,13 +4,15 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/tidings/tidings/server"
 )
 
 func TestSubscriptionsPerAddress(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, func(c *testConfig) {
-		c.API.MaxSubscriptionsPerIP = 1
-		c.API.TrustedProxyHeader = "Fly-Client-IP"
+	ts := newTestServer(t, func(c *server.Config) {
+		c.MaxSubsPerIP = 1
+		c.TrustedProxyHdr = "Fly-Client-IP"
 	})
 	limited := http.Header{"Fly-Client-IP": {"203.0.113.7"}}
 	// Once its first block arrives, the stream holds the address's slot.
@@ -41,18 +43,19 @@ func TestSubscriptionsPerAddress(t *testing.T) {
 
 func TestPublishRate(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, func(c *testConfig) {
-		c.API.PublishRate = 0.001 // no refill within the test
-		c.API.PublishBurst = 3
+	ts := newTestServer(t, func(c *server.Config) {
+		c.PublishRate = 0.001 // no refill within the test
+		c.PublishBurst = 1000 // the smallest burst allowed: the largest batch
 	})
 	post := func(path, body string) (int, string) {
 		status, h, _ := do(t, "POST", ts.URL+path, http.Header{"Content-Type": {"application/json"}}, body)
 		return status, h.Get("Retry-After")
 	}
-	batch := `{"events":[{"topic":"a","data":1},{"topic":"a","data":2}]}`
-	if got, _ := post("/v1/events", batch); got != 201 {
-		t.Fatalf("batch of 2 within the burst: %d", got)
+	first := `{"events":[` + strings.Repeat(`{"topic":"a","data":1},`, 998) + `{"topic":"a","data":2}]}`
+	if got, _ := post("/v1/events", first); got != 201 {
+		t.Fatalf("batch of 999 within the burst: %d", got)
 	}
+	batch := `{"events":[{"topic":"a","data":1},{"topic":"a","data":2}]}`
 	if got, _ := post("/v1/events", batch); got != 429 {
 		t.Fatalf("batch of 2 with 1 token left: %d, want 429", got)
 	}

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/tidings/tidings/metrics"
 )
 
 // scrape returns the value of every sample on /metrics, keyed by its name
@@ -42,11 +40,7 @@ func scrape(t *testing.T, url string) map[string]float64 {
 
 func TestMetricsCountTheScript(t *testing.T) {
 	t.Parallel()
-	m := metrics.New("")
-	ts := newTestServer(t, func(c *testConfig) {
-		c.API.Metrics = m
-		c.Store.Observer = m
-	})
+	ts := newTestServer(t)
 	post := func(path, body string) {
 		resp, err := http.Post(ts.URL+path, "application/json", strings.NewReader(body))
 		if err != nil {

@@ -6,27 +6,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tidings/tidings/store"
 )
 
 // MaxTopics is the largest number of topics one subscription may name.
 const MaxTopics = 64
-
-// validTopic reports whether s matches ^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$.
-func validTopic(s string) bool {
-	if len(s) == 0 || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_':
-		case (c == '.' || c == ':' || c == '-') && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
 
 // validType reports whether s matches ^[A-Za-z0-9_.:-]{1,64}$.
 func validType(s string) bool {
@@ -99,7 +84,7 @@ func parseTopics(s string) ([]string, *Error) {
 	}
 	topics := make([]string, 0, n)
 	for t := range strings.SplitSeq(s, ",") {
-		if !validTopic(t) {
+		if !store.ValidTopic(t) {
 			return nil, topicError(t)
 		}
 		if !slices.Contains(topics, t) {

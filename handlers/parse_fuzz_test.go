@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tidings/tidings/store"
 )
 
 var (
@@ -21,8 +23,8 @@ func FuzzTopic(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := validTopic(s), topicRE.MatchString(s); got != want {
-			t.Fatalf("validTopic(%q) = %v, want %v", s, got, want)
+		if got, want := store.ValidTopic(s), topicRE.MatchString(s); got != want {
+			t.Fatalf("store.ValidTopic(%q) = %v, want %v", s, got, want)
 		}
 		if got, want := validType(s), typeRE.MatchString(s); got != want {
 			t.Fatalf("validType(%q) = %v, want %v", s, got, want)

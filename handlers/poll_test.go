@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tidings/tidings/server"
 )
 
 func TestPoll(t *testing.T) {
@@ -150,7 +152,7 @@ func TestPoll(t *testing.T) {
 
 	t.Run("timeout above the cap is capped", func(t *testing.T) {
 		t.Parallel()
-		s := newTestServer(t, func(c *testConfig) { c.API.PollMaxTimeout = 50 * time.Millisecond })
+		s := newTestServer(t, func(c *server.Config) { c.PollMaxTimeout = 50 * time.Millisecond })
 		a, _ := s.poll(t, "cap", "?cursor=0&timeout=3600")
 		if len(a.Events) != 0 {
 			t.Errorf("got %+v, want an empty answer after the capped timeout", a)
@@ -196,12 +198,12 @@ func TestPollBadParameters(t *testing.T) {
 // TestReset covers both reset reasons on both transports.
 func TestReset(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, func(c *testConfig) { c.Store.MaxEventsPerTopic = 3 })
+	s := newTestServer(t, func(c *server.Config) { c.MaxEventsPerTopic = 3 })
 	// x: 1..5, y: 6..7, x: 8. Pruning to 3 per topic deletes x's 1..3.
 	s.publishN(t, "x", 5)
 	s.publishN(t, "y", 2)
 	s.publishN(t, "x", 1)
-	n, err := s.Store.Prune(t.Context())
+	n, err := s.Store().Prune(t.Context())
 	if err != nil || n != 3 {
 		t.Fatalf("prune: got %d, %v; want 3 deleted", n, err)
 	}

@@ -36,7 +36,7 @@ type batchBody struct {
 // publish handles POST /v1/topics/{topic}/events.
 func (s *Server) publish(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 	topic := ps.ByName("topics")
-	if !validTopic(topic) {
+	if !store.ValidTopic(topic) {
 		s.rejectPublish(w, r, topicError(topic))
 		return
 	}
@@ -90,7 +90,7 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, _ httprout
 	}
 	inputs := make([]store.Input, len(body.Events))
 	for i, e := range body.Events {
-		if !validTopic(e.Topic) {
+		if !store.ValidTopic(e.Topic) {
 			err := topicError(e.Topic)
 			err.Message = "events[" + strconv.Itoa(i) + "].topic: " + err.Message
 			s.rejectPublish(w, r, err)
@@ -164,14 +164,14 @@ func (s *Server) countPublished(res []store.Result) {
 // allowPublish checks the token covers every topic and the client is
 // within its publish rate for n more events.
 func (s *Server) allowPublish(r *http.Request, n int, topics ...string) error {
-	claims, err := s.auth.CanPublish(r, topics...)
+	raw := bearer(r)
+	claims, err := s.auth.CanPublish(raw, topics...)
 	if err != nil {
 		return err
 	}
 	key := "addr:" + s.clientAddr(r)
 	if claims != nil {
 		// The signature names the token without keeping the whole of it.
-		raw := bearer(r)
 		key = "token:" + raw[strings.LastIndexByte(raw, '.')+1:]
 	}
 	if !s.rate.allow(key, n, time.Now()) {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/tidings/tidings/server"
 )
 
 type batchAnswer struct {
@@ -265,7 +267,7 @@ func TestBatch(t *testing.T) {
 	for _, tc := range rejected {
 		t.Run("rejects "+tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := newTestServer(t, func(c *testConfig) { c.API.MaxEventBytes = 1024 })
+			s := newTestServer(t, func(c *server.Config) { c.MaxEventBytes = 1024 })
 			s.publish(t, "a", `{"data":0}`)
 			status, _, b := s.batch(t, tc.body)
 			if status != tc.status {

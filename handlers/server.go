@@ -13,6 +13,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/tidings/tidings/auth"
 	"github.com/tidings/tidings/metrics"
 	"github.com/tidings/tidings/store"
 	"github.com/tidings/tidings/stream"
@@ -46,7 +47,7 @@ type Config struct {
 	// CORSOrigins are the allowed browser origins; "*" allows any.
 	CORSOrigins []string
 	// Auth checks tokens; nil means open mode.
-	Auth *Authorizer
+	Auth *auth.Authorizer
 	// MaxSubscriptionsPerIP bounds concurrent SSE + poll requests per
 	// client address; 0 means unlimited.
 	MaxSubscriptionsPerIP int
@@ -87,7 +88,7 @@ func (c *Config) setDefaults() {
 		c.Metrics = metrics.New("")
 	}
 	if c.Auth == nil {
-		c.Auth, _ = NewAuthorizer("", nil)
+		c.Auth, _ = auth.NewAuthorizer("", nil)
 	}
 }
 
@@ -97,7 +98,7 @@ type Server struct {
 	log     *slog.Logger
 	store   Appender
 	hub     Hub
-	auth    *Authorizer
+	auth    *auth.Authorizer
 	metrics *metrics.Metrics
 	conns   *connCounter
 	rate    *rateLimiter

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tidings/tidings/server"
 )
 
 func TestSSEFraming(t *testing.T) {
@@ -93,7 +95,7 @@ func (e wireEvent) raw(t testing.TB) string {
 
 func TestSSEHeartbeat(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, func(c *testConfig) { c.API.Heartbeat = 20 * time.Millisecond })
+	s := newTestServer(t, func(c *server.Config) { c.Heartbeat = 20 * time.Millisecond })
 	ss := s.openSSE(t, "/v1/topics/idle/sse?cursor=0", nil)
 	if first := ss.next(t); !first.isCursor() {
 		t.Fatalf("first block: got %q, want a cursor block", first.Raw)
@@ -125,7 +127,7 @@ func TestSSEMaxDuration(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := newTestServer(t, func(c *testConfig) { c.API.SSEMaxDuration = tc.config })
+			s := newTestServer(t, func(c *server.Config) { c.SSEMaxDuration = tc.config })
 			p := s.publishN(t, "t", 3)
 			ss := s.openSSE(t, "/v1/topics/t/sse?cursor=1"+tc.query, nil)
 			blocks := ss.rest(t)
@@ -229,7 +231,7 @@ func TestSSEResumeAcrossBoundedResponses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := newTestServer(t, func(c *testConfig) { c.API.SSEMaxDuration = 40 * time.Millisecond })
+			s := newTestServer(t, func(c *server.Config) { c.SSEMaxDuration = 40 * time.Millisecond })
 			// Noise on another topic must not show up or move anything.
 			s.publishN(t, "noise", 5)
 
@@ -366,7 +368,7 @@ func TestSSEMultiTopic(t *testing.T) {
 
 func TestSSEOverCapacity(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, func(c *testConfig) { c.Hub.MaxSubscribers = 1 })
+	s := newTestServer(t, func(c *server.Config) { c.MaxSubscribers = 1 })
 	s.publishN(t, "t", 5)
 	head := s.head(t)
 
@@ -451,7 +453,7 @@ func TestHubStopEndsStreamsAndPolls(t *testing.T) {
 	}()
 	s.waitActive(t, 3)
 
-	s.Hub.Stop()
+	s.Hub().Stop()
 
 	for i, ss := range streams {
 		blocks := ss.rest(t)
@@ -500,10 +502,10 @@ func TestHubStopEndsStreamsAndPolls(t *testing.T) {
 // handler returns and its subscription is released.
 func TestSSESlowSubscriberIsCutOff(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, func(c *testConfig) {
-		c.API.WriteTimeout = 300 * time.Millisecond
-		c.API.MaxEventBytes = 1 << 20
-		c.API.MaxRequestBytes = 2 << 20
+	s := newTestServer(t, func(c *server.Config) {
+		c.WriteTimeout = 300 * time.Millisecond
+		c.MaxEventBytes = 1 << 20
+		c.MaxRequestBytes = 2 << 20
 	})
 	addr := strings.TrimPrefix(s.URL, "http://")
 	conn, err := net.Dial("tcp", addr)
@@ -520,7 +522,7 @@ func TestSSESlowSubscriberIsCutOff(t *testing.T) {
 	big := `{"data":"` + strings.Repeat("x", 256<<10) + `"}`
 	deadline := time.Now().Add(waitFor)
 	published := 0
-	for s.Hub.Active() != 0 {
+	for s.Hub().Active() != 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("stream still active after %d events of 256 KiB", published)
 		}

@@ -37,7 +37,7 @@ func parseSubscribe(r *http.Request, ps httprouter.Params) (subscribeRequest, *E
 // admit checks the request's token for its topics, then takes one of its
 // address's subscription slots; release it with s.conns.release(addr).
 func (s *Server) admit(r *http.Request, req subscribeRequest) (addr string, overLimit bool, err error) {
-	if err := s.auth.CanSubscribe(r, req.topics); err != nil {
+	if err := s.auth.CanSubscribe(bearer(r), req.topics); err != nil {
 		return "", false, err
 	}
 	addr = s.clientAddr(r)

@@ -18,4 +18,4 @@ esac
 if [ -z "${VERSION:-}" ]; then
 	VERSION=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 fi
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$out" .
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/tidings/tidings/cli.version=$VERSION" -o "$out" .

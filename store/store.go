@@ -513,8 +513,10 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close stops accepting appends, commits everything already queued, stops
-// the pruner and closes the database. It returns early with ctx's error if
-// the queue cannot be drained in time.
+// the pruner and closes the database. If ctx ends before the queue is
+// drained, the database is closed under the writer: what it has not
+// committed is answered with an error (never acknowledged), and Close
+// returns ctx's error once everything is closed.
 func (s *Store) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -526,13 +528,18 @@ func (s *Store) Close(ctx context.Context) error {
 	s.mu.Unlock()
 
 	s.cancel()
+	var late error
 	select {
 	case <-s.writerDone:
 	case <-ctx.Done():
-		return fmt.Errorf("close store: %w", ctx.Err())
+		// Out of time: closing the database makes the writer's next
+		// transaction fail at once, so it answers the rest of the queue.
+		late = ctx.Err()
+		s.wdb.Close()
+		<-s.writerDone
 	}
 	<-s.prunerDone
-	err := errors.Join(s.insertStmt.Close(), s.lookupStmt.Close(), s.countStmt.Close(), s.rdb.Close(), s.wdb.Close())
+	err := errors.Join(late, s.insertStmt.Close(), s.lookupStmt.Close(), s.countStmt.Close(), s.rdb.Close(), s.wdb.Close())
 	if err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}

@@ -34,6 +34,7 @@ var ErrStopped = errors.New("hub stopped")
 
 // Store is what the hub needs from the log.
 type Store interface {
+	Head(ctx context.Context) (int64, error)
 	ReadAfter(ctx context.Context, topics []string, cursor int64, limit int) (store.Page, error)
 }
 
@@ -50,9 +51,10 @@ type Batch struct {
 }
 
 // Hub is the fan-out point. Feed it every commit with Committed (in id
-// order, from one goroutine) and read through it.
+// order, from one goroutine), Attach the store it was fed from, and read
+// through it.
 type Hub struct {
-	store          Store
+	store          Store // set by Attach, under mu
 	maxSubscribers int64
 	active         atomic.Int64
 
@@ -78,14 +80,14 @@ type Hub struct {
 
 // HubOptions configure a Hub. Zero values take defaults.
 type HubOptions struct {
-	Head           int64 // the store's head when the hub starts
-	MaxSubscribers int   // 0: unlimited
+	MaxSubscribers int // 0: unlimited
 	TailEvents     int
 	TailBytes      int
 }
 
-// NewHub returns a hub reading older events from s.
-func NewHub(s Store, o HubOptions) *Hub {
+// NewHub returns a hub. Give its Committed and Pruned to the store as the
+// commit and prune hooks, then Attach the store before the first Read.
+func NewHub(o HubOptions) *Hub {
 	if o.TailEvents <= 0 {
 		o.TailEvents = DefaultTailEvents
 	}
@@ -93,10 +95,7 @@ func NewHub(s Store, o HubOptions) *Hub {
 		o.TailBytes = DefaultTailBytes
 	}
 	return &Hub{
-		store:          s,
 		maxSubscribers: int64(o.MaxSubscribers),
-		head:           o.Head,
-		base:           o.Head,
 		maxEvents:      o.TailEvents,
 		maxBytes:       o.TailBytes,
 		subs:           make(map[string]map[*Subscription]struct{}),
@@ -191,6 +190,27 @@ func (h *Hub) Pruned(maxID int64) {
 	h.base = max(h.base, min(maxID, h.head))
 }
 
+// Attach makes st the source of reads older than the tail and starts the
+// hub at st's head. Commits the hub saw before (none, unless the store
+// commits on its own) are at or below that head and are left to st.
+func (h *Hub) Attach(ctx context.Context, st Store) error {
+	head, err := st.Head(ctx)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.store = st
+	h.head = max(h.head, head)
+	i := sort.Search(len(h.tail), func(i int) bool { return h.tail[i].ID > head })
+	for _, e := range h.tail[:i] {
+		h.tailBytes -= len(e.Frame)
+	}
+	h.dropLocked(i)
+	h.base = max(h.base, head)
+	return nil
+}
+
 // Head returns the largest id the hub has seen committed.
 func (h *Hub) Head() int64 {
 	h.mu.RLock()
@@ -207,11 +227,12 @@ func (h *Hub) Read(ctx context.Context, topics []string, cursor int64, limit int
 		h.mu.RUnlock()
 		return b, nil
 	}
+	st := h.store
 	h.mu.RUnlock()
 
 	// Older than the tail, or ahead of what this hub has seen: the store
 	// decides, from one snapshot.
-	p, err := h.store.ReadAfter(ctx, topics, cursor, limit)
+	p, err := st.ReadAfter(ctx, topics, cursor, limit)
 	if err != nil {
 		return Batch{}, err
 	}

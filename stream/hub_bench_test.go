@@ -16,6 +16,8 @@ import (
 // nopStore answers reads below the tail; the benchmarks never make one.
 type nopStore struct{}
 
+func (nopStore) Head(context.Context) (int64, error) { return 0, nil }
+
 func (nopStore) ReadAfter(context.Context, []string, int64, int) (store.Page, error) {
 	return store.Page{}, nil
 }
@@ -54,7 +56,10 @@ func BenchmarkCommittedFanout(b *testing.B) {
 }
 
 func benchFanout(b *testing.B, subs int) {
-	hub := stream.NewHub(nopStore{}, stream.HubOptions{})
+	hub := stream.NewHub(stream.HubOptions{})
+	if err := hub.Attach(context.Background(), nopStore{}); err != nil {
+		b.Fatal(err)
+	}
 	topics := []string{"bench"}
 	var delivered atomic.Int64
 	progress := make(chan struct{}, 1)

@@ -13,12 +13,13 @@ import (
 	"github.com/tidings/tidings/stream"
 )
 
-// newHub wires a real store and a hub as the server does.
+// newHub wires a real store and a hub as the server does: commits and
+// prunes flow from the store to the hub, reads below the tail back.
 func newHub(t *testing.T, opts store.Options, ho stream.HubOptions) (*stream.Hub, *store.Store) {
 	t.Helper()
-	var hub *stream.Hub
-	opts.OnCommit = func(evs []store.Event) { hub.Committed(evs) }
-	opts.OnPrune = func(id int64) { hub.Pruned(id) }
+	hub := stream.NewHub(ho)
+	opts.OnCommit = hub.Committed
+	opts.OnPrune = hub.Pruned
 	if opts.PruneInterval == 0 {
 		opts.PruneInterval = time.Hour
 	}
@@ -27,12 +28,9 @@ func newHub(t *testing.T, opts store.Options, ho stream.HubOptions) (*stream.Hub
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close(context.Background()) })
-	head, err := st.Head(context.Background())
-	if err != nil {
+	if err := hub.Attach(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
-	ho.Head = head
-	hub = stream.NewHub(st, ho)
 	return hub, st
 }
 

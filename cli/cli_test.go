@@ -1,52 +1,35 @@
-package main
+package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/tidings/tidings/handlers"
-	"github.com/tidings/tidings/store"
-	"github.com/tidings/tidings/stream"
+	"github.com/tidings/tidings/server/servertest"
 )
 
-// apiServer runs the API on a fresh database and records the
+// apiServer runs a server on a fresh database and records the
 // Authorization header of every request.
 type apiServer struct {
-	*httptest.Server
+	*servertest.Server
 	mu   sync.Mutex
 	auth []string
 }
 
 func startAPI(t *testing.T) *apiServer {
 	t.Helper()
-	var hub *stream.Hub
-	st, err := store.Open(filepath.Join(t.TempDir(), "t.db"), store.Options{
-		OnCommit: func(evs []store.Event) { hub.Committed(evs) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub = stream.NewHub(st, stream.HubOptions{})
-	api := handlers.New(handlers.Config{}, st, hub)
 	s := &apiServer{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.auth = append(s.auth, r.Header.Get("Authorization"))
-		s.mu.Unlock()
-		api.ServeHTTP(w, r)
-	}))
-	t.Cleanup(func() {
-		hub.Stop()
-		s.Close()
-		st.Close(context.Background())
-	})
+	s.Server = servertest.Start(t, servertest.Options{Wrap: func(api http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.mu.Lock()
+			s.auth = append(s.auth, r.Header.Get("Authorization"))
+			s.mu.Unlock()
+			api.ServeHTTP(w, r)
+		})
+	}})
 	return s
 }
 
@@ -84,11 +67,11 @@ func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 	var out, errOut bytes.Buffer
 	switch args[0] {
 	case "publish":
-		code = runPublish(args[1:], strings.NewReader(stdin), &out, &errOut)
+		code = Publish(args[1:], strings.NewReader(stdin), &out, &errOut)
 	case "tail":
-		code = runTail(args[1:], &out, &errOut)
+		code = Tail(args[1:], &out, &errOut)
 	case "version":
-		code = runVersion(args[1:], &out, &errOut)
+		code = Version(args[1:], &out, &errOut)
 	default:
 		t.Fatalf("no subcommand %s", args[0])
 	}
@@ -181,7 +164,7 @@ func TestHelp(t *testing.T) {
 	}{
 		{[]string{"publish", "--help"}, []string{"-type", "-key", "-url", "-token", "-timeout", "TIDINGS_URL", "TIDINGS_TOKEN", "valid JSON", "JSON string"}},
 		{[]string{"tail", "-h"}, []string{"-cursor", "-url", "-token", "TIDINGS_URL", "TIDINGS_TOKEN"}},
-		{[]string{"version", "--help"}, []string{"main.version"}},
+		{[]string{"version", "--help"}, []string{"github.com/tidings/tidings/cli.version"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args[0], func(t *testing.T) {
@@ -196,15 +179,6 @@ func TestHelp(t *testing.T) {
 			}
 		})
 	}
-	t.Run("tidings", func(t *testing.T) {
-		var out bytes.Buffer
-		usage(&out)
-		for _, cmd := range []string{"serve", "publish", "tail", "version", "token"} {
-			if !strings.Contains(out.String(), "tidings "+cmd) && !strings.Contains(out.String(), "["+cmd+"]") {
-				t.Errorf("usage does not list %s:\n%s", cmd, out.String())
-			}
-		}
-	})
 }
 
 func TestVersionCommand(t *testing.T) {

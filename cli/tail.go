@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -27,7 +27,9 @@ resume from on standard error and exits 0.
 Flags (anywhere on the line):
 `
 
-func runTail(args []string, stdout, stderr io.Writer) int {
+// Tail is "tidings tail TOPICS": it prints the topics' events as they
+// are published, one JSON object per line, until interrupted.
+func Tail(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tidings tail", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cursor := client.FromNow()

@@ -1,4 +1,7 @@
-package main
+// Package cli holds the client subcommands of the tidings binary (publish,
+// tail, token, version). Each takes its arguments and streams and returns
+// the process's exit code; they speak to a server through the Go client.
+package cli
 
 import (
 	"errors"
@@ -55,7 +58,7 @@ func (c *connFlags) client(stderr io.Writer) (*client.Client, error) {
 			return a
 		},
 	}))
-	return client.New(url, client.Options{Token: token, Logger: log, UserAgent: "tidings/" + versionString()})
+	return client.New(url, client.Options{Token: token, Logger: log, UserAgent: "tidings/" + VersionString()})
 }
 
 // parseInterspersed parses flags that may come before, between or after

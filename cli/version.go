@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"flag"
@@ -10,12 +10,12 @@ import (
 
 // version is stamped at build time:
 //
-//	go build -ldflags "-X main.version=1.2.3"
+//	go build -ldflags "-X github.com/tidings/tidings/cli.version=1.2.3"
 var version = "dev"
 
 // versionString is the stamped version, else the module version of a
 // "go install …@v1.2.3" build, else "dev" with the VCS revision if known.
-func versionString() string {
+func VersionString() string {
 	if version != "dev" {
 		return version
 	}
@@ -46,14 +46,15 @@ func versionString() string {
 	return version + "-" + rev + dirty
 }
 
-func runVersion(args []string, stdout, stderr io.Writer) int {
+// Version is "tidings version".
+func Version(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tidings version", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: tidings version
 
 Prints the version, the Go version and the platform. The version is
-stamped with -ldflags "-X main.version=..." (scripts/build-static.sh does).
+stamped with -ldflags "-X github.com/tidings/tidings/cli.version=..." (scripts/build-static.sh does).
 `)
 	}
 	if helpRequested(args) {
@@ -68,6 +69,6 @@ stamped with -ldflags "-X main.version=..." (scripts/build-static.sh does).
 		fmt.Fprintf(stderr, "tidings version: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	fmt.Fprintf(stdout, "tidings %s %s %s/%s\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(stdout, "tidings %s %s %s/%s\n", VersionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return 0
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"flag"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tidings/tidings/handlers"
+	"github.com/tidings/tidings/auth"
 )
 
 // patternList is a flag that may repeat and may hold comma-separated values.
@@ -19,7 +19,7 @@ func (p *patternList) String() string { return strings.Join(*p, ",") }
 func (p *patternList) Set(v string) error {
 	for _, s := range strings.Split(v, ",") {
 		s = strings.TrimSpace(s)
-		if !handlers.ValidPattern(s) {
+		if !auth.ValidPattern(s) {
 			return fmt.Errorf("%q is not a topic, a prefix ending in *, or *", s)
 		}
 		*p = append(*p, s)
@@ -27,10 +27,10 @@ func (p *patternList) Set(v string) error {
 	return nil
 }
 
-// runToken prints a signed token: tidings token --publish 'orders.*'
+// Token prints a signed token: tidings token --publish 'orders.*'
 // --subscribe 'user:42' --ttl 24h. The secret comes from TIDINGS_SECRET
 // only, so it never lands in shell history.
-func runToken(args []string, stdout, stderr io.Writer) int {
+func Token(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tidings token", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var publish, subscribe patternList
@@ -62,7 +62,7 @@ Environment:
 		return 2
 	}
 	secret := os.Getenv("TIDINGS_SECRET")
-	if len(secret) < handlers.MinSecretBytes {
+	if len(secret) < auth.MinSecretBytes {
 		fmt.Fprintln(stderr, "tidings token: set TIDINGS_SECRET to the server's secret (at least 32 bytes)")
 		return 2
 	}
@@ -74,7 +74,7 @@ Environment:
 		fmt.Fprintln(stderr, "tidings token: --ttl must be positive")
 		return 2
 	}
-	tok, err := handlers.Mint(secret, publish, subscribe, *ttl, time.Now())
+	tok, err := auth.Mint(secret, publish, subscribe, *ttl, time.Now())
 	if err != nil {
 		fmt.Fprintln(stderr, "tidings token:", err)
 		return 1

@@ -1,17 +1,32 @@
-package handlers
+// Package auth checks tidings' access tokens: HS256 JWTs whose claims list
+// the topic patterns a holder may publish and subscribe to. It knows
+// nothing of HTTP; the handlers find the token in a request and turn this
+// package's errors into answers.
+package auth
 
 import (
 	"errors"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tidings/tidings/store"
 )
 
 // MinSecretBytes is the shortest TIDINGS_SECRET accepted: HS256 keys
 // shorter than the hash are easier to guess than the signature is to forge.
 const MinSecretBytes = 32
+
+// Errors the HTTP layer tells apart. None of them holds the token.
+var (
+	// ErrNoToken: a token is needed and none was sent.
+	ErrNoToken = errors.New("token required")
+	// ErrBadToken: the token is malformed, wrongly signed or expired.
+	ErrBadToken = errors.New("token invalid")
+	// ErrNotAllowed: the token is valid but does not cover every topic.
+	ErrNotAllowed = errors.New("token does not cover every topic")
+)
 
 // Claims are the token claims tidings reads. Exp is required.
 type Claims struct {
@@ -64,9 +79,9 @@ func ValidPattern(p string) bool {
 		return true
 	}
 	if prefix, ok := strings.CutSuffix(p, "*"); ok {
-		return validTopic(prefix)
+		return store.ValidTopic(prefix)
 	}
-	return validTopic(p)
+	return store.ValidTopic(p)
 }
 
 // MatchPattern reports whether pattern covers topic.
@@ -86,67 +101,47 @@ func matchAny(patterns []string, topic string) bool {
 	return false
 }
 
-var (
-	errNoToken      = errorf("unauthorized", "A token is required: send Authorization: Bearer <token> or ?token=<token>.")
-	errBadToken     = errorf("unauthorized", "The token is malformed, wrongly signed or expired.")
-	errTokenNoScope = errorf("forbidden", "The token does not allow this on every requested topic.")
-)
-
-// bearer returns the request's token from the Authorization header, else
-// from the token query parameter.
-func bearer(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, tok, ok := strings.Cut(h, " ")
-		if ok && strings.EqualFold(scheme, "Bearer") {
-			return strings.TrimSpace(tok)
-		}
-		return "\x00invalid" // a header that is not a bearer token is a bad token
-	}
-	tok, _ := queryValue(r.URL.RawQuery, "token")
-	return tok
-}
-
-// Token parses and verifies a token. The error never holds the token.
+// Token parses and verifies a raw token.
 func (a *Authorizer) Token(raw string) (*Claims, error) {
 	if raw == "" {
-		return nil, errNoToken
+		return nil, ErrNoToken
 	}
 	c := &Claims{}
 	if _, err := a.parser.ParseWithClaims(raw, c, func(*jwt.Token) (any, error) { return a.secret, nil }); err != nil {
-		return nil, errBadToken
+		return nil, ErrBadToken
 	}
 	return c, nil
 }
 
-// CanPublish checks that r carries a token allowing publishing on every
-// topic. It returns the verified claims (nil in open mode).
-func (a *Authorizer) CanPublish(r *http.Request, topics ...string) (*Claims, error) {
+// CanPublish checks that token allows publishing on every topic. It
+// returns the verified claims (nil in open mode).
+func (a *Authorizer) CanPublish(token string, topics ...string) (*Claims, error) {
 	if a.Open() {
 		return nil, nil
 	}
-	c, err := a.Token(bearer(r))
+	c, err := a.Token(token)
 	if err != nil {
 		return nil, err
 	}
 	for _, t := range topics {
 		if !matchAny(c.Publish, t) {
-			return nil, errTokenNoScope
+			return nil, ErrNotAllowed
 		}
 	}
 	return c, nil
 }
 
-// CanSubscribe checks that every topic is public or covered by r's token.
-// A token that is sent is verified even when every topic is public.
-func (a *Authorizer) CanSubscribe(r *http.Request, topics []string) error {
+// CanSubscribe checks that every topic is public or covered by token
+// (empty: none sent). A token that is sent is verified even when every
+// topic is public.
+func (a *Authorizer) CanSubscribe(token string, topics []string) error {
 	if a.Open() {
 		return nil
 	}
-	raw := bearer(r)
 	var c *Claims
-	if raw != "" {
+	if token != "" {
 		var err error
-		if c, err = a.Token(raw); err != nil {
+		if c, err = a.Token(token); err != nil {
 			return err
 		}
 	}
@@ -155,10 +150,10 @@ func (a *Authorizer) CanSubscribe(r *http.Request, topics []string) error {
 			continue
 		}
 		if c == nil {
-			return errNoToken
+			return ErrNoToken
 		}
 		if !matchAny(c.Subscribe, t) {
-			return errTokenNoScope
+			return ErrNotAllowed
 		}
 	}
 	return nil

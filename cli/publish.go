@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -29,7 +29,9 @@ null. Put "--" before DATA that starts with "-".
 Flags (anywhere on the line):
 `
 
-func runPublish(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// Publish is "tidings publish TOPIC [DATA | -]": it publishes one event
+// and prints the stored event as JSON.
+func Publish(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tidings publish", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	typ := fs.String("type", "", "event `type` (default message)")

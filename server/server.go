@@ -1,0 +1,181 @@
+// Package server assembles a running tidings from a Config: the event log
+// (store), the fan-out hub (stream) and the HTTP API (handlers), with
+// metrics. It is the one place that wires them, for the binary and for
+// every test that needs a whole server.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/tidings/tidings/auth"
+	"github.com/tidings/tidings/handlers"
+	"github.com/tidings/tidings/metrics"
+	"github.com/tidings/tidings/store"
+	"github.com/tidings/tidings/stream"
+)
+
+// Log is what the server needs from an event log backend.
+type Log interface {
+	handlers.Appender
+	stream.Store
+	Prune(ctx context.Context) (int, error)
+	Close(ctx context.Context) error
+}
+
+// Server is a running tidings. Open it, serve its Handler (or call
+// Serve), and Close it.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	store   Log
+	hub     *stream.Hub
+	api     *handlers.Server
+	metrics *metrics.Metrics
+	auth    *auth.Authorizer
+
+	mu      sync.Mutex
+	closing bool
+	servers []*http.Server
+}
+
+// Open validates cfg, opens the store (creating the database if needed)
+// and wires the hub and the API. Nothing listens yet.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	a, err := auth.NewAuthorizer(cfg.Secret, cfg.PublicTopics)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, auth: a, metrics: metrics.New(cfg.DB)}
+
+	// Commits and prunes flow from the store's writer to the hub, which
+	// wakes the subscribers; reads older than the hub's tail go back to
+	// the store.
+	s.hub = stream.NewHub(stream.HubOptions{MaxSubscribers: cfg.MaxSubscribers})
+	st, err := store.Open(cfg.DB, store.Options{
+		Retention:         cfg.Retention,
+		MaxEventsPerTopic: cfg.MaxEventsPerTopic,
+		PruneInterval:     cfg.PruneInterval,
+		OnCommit:          s.hub.Committed,
+		OnPrune:           s.hub.Pruned,
+		Observer:          s.metrics,
+		Logger:            cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.store = st
+	if err := s.hub.Attach(ctx, st); err != nil {
+		st.Close(context.Background())
+		return nil, err
+	}
+
+	s.api = handlers.New(handlers.Config{
+		SSEMaxDuration:  cfg.SSEMaxDuration,
+		SSERetry:        cfg.SSERetry,
+		Heartbeat:       cfg.Heartbeat,
+		WriteTimeout:    cfg.WriteTimeout,
+		PollMaxTimeout:  cfg.PollMaxTimeout,
+		MaxEventBytes:   cfg.MaxEventBytes,
+		MaxRequestBytes: cfg.MaxRequestBytes,
+		CORSOrigins:     cfg.CORSOrigins,
+		Auth:            a,
+
+		MaxSubscriptionsPerIP: cfg.MaxSubsPerIP,
+		PublishRate:           cfg.PublishRate,
+		PublishBurst:          cfg.PublishBurst,
+		TrustedProxyHeader:    cfg.TrustedProxyHdr,
+		Metrics:               s.metrics,
+		Logger:                cfg.Logger,
+	}, st, s.hub)
+	return s, nil
+}
+
+// Handler is the HTTP API, for Serve or an httptest server.
+func (s *Server) Handler() http.Handler { return s.api }
+
+// Open reports whether the server runs without a secret (anyone may
+// publish and subscribe).
+func (s *Server) Open() bool { return s.auth.Open() }
+
+// Head is the largest id committed so far.
+func (s *Server) Head() int64 { return s.hub.Head() }
+
+// Store is the event log, for tests and tools that reach past HTTP.
+func (s *Server) Store() Log { return s.store }
+
+// Hub is the fan-out hub, for tests that count or stop subscriptions.
+func (s *Server) Hub() *stream.Hub { return s.hub }
+
+// Metrics are the server's Prometheus collectors.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+
+// Serve answers HTTP on ln until Close; it then returns
+// http.ErrServerClosed.
+func (s *Server) Serve(ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return http.ErrServerClosed
+	}
+	s.servers = append(s.servers, srv)
+	s.mu.Unlock()
+	return srv.Serve(ln)
+}
+
+// storeShare is the part of the shutdown budget kept for the store to
+// commit what was acknowledged-to-be and close, whatever HTTP takes.
+const storeShare = 4
+
+// Close ends every stream with its final block and answers every waiting
+// poll, stops the HTTP servers Serve started, commits what is queued and
+// closes the store, within ctx. HTTP gets the budget less a quarter kept
+// for the store; connections still open then are closed. The store is
+// closed even when ctx ends first: appends it could not commit are
+// answered with an error, never acknowledged.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	servers := s.servers
+	s.mu.Unlock()
+
+	// Streams and polls do not end on Shutdown alone: tell them first.
+	s.hub.Stop()
+	httpCtx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		httpCtx, cancel = context.WithDeadline(ctx, deadline.Add(-time.Until(deadline)/storeShare))
+		defer cancel()
+	}
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.Shutdown(httpCtx); err != nil {
+			errs = append(errs, fmt.Errorf("shut down http: %w", err))
+			srv.Close()
+		}
+	}
+	if err := s.store.Close(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
