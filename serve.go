@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tidings/tidings/cli"
 	"github.com/tidings/tidings/server"
 )
 
@@ -31,6 +32,7 @@ func runServe(args []string) int {
 		return 2
 	}
 	cfg.Logger = newLogger(cfg)
+	cfg.Version = cli.VersionString()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := serve(ctx, cfg); err != nil {

@@ -6,6 +6,7 @@ package auth
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -157,6 +158,24 @@ func (a *Authorizer) CanSubscribe(token string, topics []string) error {
 		}
 	}
 	return nil
+}
+
+// SubscribeScope returns the patterns a holder of token (empty: none
+// sent) may subscribe to: the public patterns and the token's. A token
+// that is sent must be valid. In open mode it is "*".
+func (a *Authorizer) SubscribeScope(token string) ([]string, error) {
+	if a.Open() {
+		return []string{"*"}, nil
+	}
+	scope := a.public
+	if token != "" {
+		c, err := a.Token(token)
+		if err != nil {
+			return nil, err
+		}
+		scope = append(slices.Clip(scope), c.Subscribe...)
+	}
+	return scope, nil
 }
 
 // Mint signs a token for the given patterns, valid for ttl. It is what

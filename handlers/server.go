@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,12 @@ type Appender interface {
 	Ping(ctx context.Context) error
 }
 
+// Store is what the API needs from the event log.
+type Store interface {
+	Appender
+	TopicLister
+}
+
 // Hub is where subscriptions read and wait.
 type Hub interface {
 	Subscribe(topics []string) (*stream.Subscription, error)
@@ -32,6 +39,7 @@ type Hub interface {
 	Head() int64
 	Stopped() <-chan struct{}
 	Stopping() bool
+	Active() int
 }
 
 // Config holds the HTTP settings. Zero durations and sizes take the
@@ -62,6 +70,8 @@ type Config struct {
 	// creates a fresh set.
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
+	// Version is what GET /v1/info reports.
+	Version string
 }
 
 func (c *Config) setDefaults() {
@@ -87,6 +97,9 @@ func (c *Config) setDefaults() {
 	if c.Metrics == nil {
 		c.Metrics = metrics.New("")
 	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
 	if c.Auth == nil {
 		c.Auth, _ = auth.NewAuthorizer("", nil)
 	}
@@ -96,7 +109,7 @@ func (c *Config) setDefaults() {
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
-	store   Appender
+	store   Store
 	hub     Hub
 	auth    *auth.Authorizer
 	metrics *metrics.Metrics
@@ -106,7 +119,7 @@ type Server struct {
 }
 
 // New returns the API handler.
-func New(cfg Config, st Appender, hub Hub) *Server {
+func New(cfg Config, st Store, hub Hub) *Server {
 	cfg.setDefaults()
 	s := &Server{
 		cfg:     cfg,
@@ -123,6 +136,8 @@ func New(cfg Config, st Appender, hub Hub) *Server {
 	r.POST("/v1/events", s.publishBatch)
 	r.GET("/v1/topics/:topics/sse", s.sse)
 	r.GET("/v1/topics/:topics/poll", s.poll)
+	r.GET("/v1/topics", s.topics)
+	r.GET("/v1/info", s.info)
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.Handler("GET", "/metrics", cfg.Metrics.Handler())
@@ -201,6 +216,23 @@ func (s *Server) allowOrigin(w http.ResponseWriter, origin string) bool {
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`+"\n"))
+}
+
+// info handles GET /v1/info: what the web console shows about the server.
+// It holds nothing secret: the version, the head, the open subscriptions
+// and whether a token is needed.
+func (s *Server) info(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	b := make([]byte, 0, 128)
+	b = append(b, `{"version":`...)
+	b = appendJSONString(b, s.cfg.Version)
+	b = append(b, `,"head":`...)
+	b = strconv.AppendInt(b, s.hub.Head(), 10)
+	b = append(b, `,"subscribers":`...)
+	b = strconv.AppendInt(b, int64(s.hub.Active()), 10)
+	b = append(b, `,"open":`...)
+	b = strconv.AppendBool(b, s.auth.Open())
+	b = append(b, "}\n"...)
+	writeJSON(w, http.StatusOK, b)
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {

@@ -47,6 +47,9 @@ type Config struct {
 	// Logger receives the server's logs; nil discards them. It is not
 	// read from the environment.
 	Logger *slog.Logger `ignored:"true"`
+	// Version is what GET /v1/info reports ("dev" when empty). It is not
+	// read from the environment.
+	Version string `ignored:"true"`
 }
 
 // ConfigFromEnv reads the TIDINGS_* environment variables over the

@@ -23,7 +23,7 @@ import (
 
 // Log is what the server needs from an event log backend.
 type Log interface {
-	handlers.Appender
+	handlers.Store // append, ping, and list topics (store.Store.Topics)
 	stream.Store
 	Prune(ctx context.Context) (int, error)
 	Close(ctx context.Context) error
@@ -99,6 +99,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		TrustedProxyHeader:    cfg.TrustedProxyHdr,
 		Metrics:               s.metrics,
 		Logger:                cfg.Logger,
+		Version:               cfg.Version,
 	}, st, s.hub)
 	return s, nil
 }
