@@ -271,6 +271,7 @@ func TestConfigValidation(t *testing.T) {
 		{"TIDINGS_HEARTBEAT=0s", "TIDINGS_HEARTBEAT"},
 		{"TIDINGS_MAX_EVENT_BYTES=many", "TIDINGS_MAX_EVENT_BYTES"},
 		{"TIDINGS_LOG_FORMAT=xml", "TIDINGS_LOG_FORMAT"},
+		{"TIDINGS_CONSOLE=maybe", "TIDINGS_CONSOLE"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.env, func(t *testing.T) {

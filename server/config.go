@@ -40,6 +40,7 @@ type Config struct {
 	PublishRate       float64       `envconfig:"PUBLISH_RATE" default:"1000" desc:"events published per second per token or address (0: no limit)"`
 	PublishBurst      int           `envconfig:"PUBLISH_BURST" default:"2000" desc:"publish burst above the rate"`
 	TrustedProxyHdr   string        `envconfig:"TRUSTED_PROXY_HEADER" desc:"header holding the client address, set by a trusted proxy (e.g. Fly-Client-IP)"`
+	Console           string        `envconfig:"CONSOLE" default:"on" desc:"on or off: the web console at /"`
 	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"10s" desc:"graceful shutdown bound"`
 	LogLevel          slog.Level    `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat         string        `envconfig:"LOG_FORMAT" default:"auto" desc:"auto (text on a terminal, else json), text or json"`
@@ -135,6 +136,11 @@ func (c *Config) Validate() error {
 		return errors.New("TIDINGS_MAX_SUBSCRIBERS must be at least 1")
 	case c.DB == "":
 		return errors.New("TIDINGS_DB must name the SQLite file")
+	}
+	switch c.Console = strings.ToLower(strings.TrimSpace(c.Console)); c.Console {
+	case "on", "off":
+	default:
+		return fmt.Errorf("TIDINGS_CONSOLE must be on or off, not %q", c.Console)
 	}
 	switch c.LogFormat {
 	case "auto", "text", "json":

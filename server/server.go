@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tidings/tidings/auth"
+	"github.com/tidings/tidings/console"
 	"github.com/tidings/tidings/handlers"
 	"github.com/tidings/tidings/metrics"
 	"github.com/tidings/tidings/store"
@@ -101,6 +102,14 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:                cfg.Logger,
 		Version:               cfg.Version,
 	}, st, s.hub)
+	if cfg.Console == "on" {
+		// The page at / and its files; GET /v1/info and /v1/topics feed it.
+		c := console.New()
+		for _, path := range []string{"/", console.AssetsPrefix + "*asset"} {
+			s.api.Handle(http.MethodGet, path, c)
+			s.api.Handle(http.MethodHead, path, c)
+		}
+	}
 	return s, nil
 }
 
