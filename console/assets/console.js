@@ -92,13 +92,32 @@ async function refreshInfo() {
   }
 }
 
+let infoTimer = null
+let infoDue = 0 // when the next refresh is scheduled; 0 while one runs
+
+// infoLoop refreshes the server information (and with it the topic list)
+// every INFO_EVERY while the page is visible, or sooner when asked.
 async function infoLoop() {
+  infoTimer = null
+  infoDue = 0
   if (!document.hidden) await refreshInfo()
-  setTimeout(infoLoop, INFO_EVERY)
+  later(INFO_EVERY)
+}
+
+function later(ms) {
+  clearTimeout(infoTimer)
+  infoDue = Date.now() + ms
+  infoTimer = setTimeout(infoLoop, ms)
+}
+
+// soon brings the next refresh forward (never back): something was just
+// published.
+function soon() {
+  if (infoDue && infoDue > Date.now() + 300) later(300)
 }
 
 document.addEventListener('visibilitychange', () => {
-  if (!document.hidden) refreshInfo()
+  if (!document.hidden) soon()
 })
 
 async function refreshTopics() {
@@ -338,6 +357,7 @@ function onEvent(e) {
   prepend(li)
   shown++
   showCounts()
+  soon()
 }
 
 function onReset(info) {
@@ -476,6 +496,7 @@ $('publish-form').addEventListener('submit', (e) => {
       const pre = document.createElement('pre')
       pre.textContent = JSON.stringify(ev, null, 2)
       result.append(p, pre)
+      soon()
     },
     (err) => {
       clearTimeout(slow)

@@ -257,6 +257,10 @@ test('at 390 px wide nothing scrolls sideways', async () => {
   await page.screenshot({ path: path.join(shots, 'phone-full.png'), fullPage: true })
   await page.setViewportSize({ width: 1280, height: 800 })
   await page.screenshot({ path: path.join(shots, 'desktop.png'), fullPage: false })
+  await page.emulateMedia({ colorScheme: 'dark' })
+  await page.screenshot({ path: path.join(shots, 'desktop-dark.png'), fullPage: false })
+  await page.setViewportSize({ width: 390, height: 844 })
+  await page.screenshot({ path: path.join(shots, 'phone-dark.png'), fullPage: false })
   checkClean(w, server.url)
   await page.close()
 })
@@ -332,7 +336,12 @@ test('with a secret: the token is asked for, refusals are plain, and it stays ou
     const auths = await Promise.all(streams.map((r) => r.allHeaders().then((h) => h.authorization)))
     assert.equal(auths.at(-1), `Bearer ${good}`, 'the tail sends the token in a header')
 
+    await page.evaluate(() => window.scrollTo(0, 0))
     await page.screenshot({ path: path.join(shots, 'token-desktop.png'), fullPage: false })
+    await page.setViewportSize({ width: 390, height: 844 })
+    const width = await page.evaluate(() => document.documentElement.scrollWidth)
+    assert.ok(width <= 390, `page is ${width} px wide at a 390 px viewport`)
+    await page.screenshot({ path: path.join(shots, 'token-phone.png'), fullPage: false })
     // The browser logs each refused request itself; nothing else may appear.
     checkClean(w, secured.url, /status of 40[13]/)
   } finally {
