@@ -21,6 +21,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 )
 
 //go:embed assets
@@ -47,8 +48,13 @@ type Handler struct {
 	files   map[string]*asset // by path below the version
 }
 
-// New returns the console handler. It reads the embedded files once.
-func New() *Handler {
+// New returns the console handler. The embedded files are read and
+// compressed once per process; every handler shares them.
+func New() *Handler { return shared() }
+
+var shared = sync.OnceValue(build)
+
+func build() *Handler {
 	sub, err := fs.Sub(assetFS, "assets")
 	if err != nil {
 		panic(err) // the embedded tree always has assets/
