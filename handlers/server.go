@@ -160,7 +160,7 @@ func New(cfg Config, st Store, hub Hub) *Server {
 	return s
 }
 
-// Handle adds a route, for what main wires beside the API (metrics).
+// Handle adds a route beside the API, such as the web console's pages.
 func (s *Server) Handle(method, path string, h http.Handler) {
 	s.router.Handler(method, path, h)
 }

@@ -68,6 +68,3 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
-
-// FormatTime renders t as the wire does.
-func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
