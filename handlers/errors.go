@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/tidings/tidings/auth"
 	"github.com/tidings/tidings/store"
+	"github.com/tidings/tidings/stream"
 )
 
 // Error is an error the API answers as JSON. Code is stable and
@@ -103,9 +103,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) (
 	}
 	body := make([]byte, 0, 96+len(e.Message))
 	body = append(body, `{"error":{"code":`...)
-	body = strconv.AppendQuote(body, e.Code)
+	body = stream.AppendJSONString(body, e.Code)
 	body = append(body, `,"message":`...)
-	body = appendJSONString(body, e.Message)
+	body = stream.AppendJSONString(body, e.Message)
 	body = append(body, "}}\n"...)
 	writeJSON(w, status, body)
 	return status
@@ -132,9 +132,4 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	}
 	w.WriteHeader(status)
 	w.Write(body)
-}
-
-func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
 }

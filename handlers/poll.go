@@ -147,7 +147,7 @@ func appendPollAnswer(b []byte, batch stream.Batch) []byte {
 	b = strconv.AppendBool(b, batch.Reset != "")
 	if batch.Reset != "" {
 		b = append(b, `,"reset_reason":`...)
-		b = strconv.AppendQuote(b, batch.Reset)
+		b = stream.AppendJSONString(b, batch.Reset)
 	}
 	return append(b, "}\n"...)
 }

@@ -224,7 +224,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 func (s *Server) info(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	b := make([]byte, 0, 128)
 	b = append(b, `{"version":`...)
-	b = appendJSONString(b, s.cfg.Version)
+	b = stream.AppendJSONString(b, s.cfg.Version)
 	b = append(b, `,"head":`...)
 	b = strconv.AppendInt(b, s.hub.Head(), 10)
 	b = append(b, `,"subscribers":`...)

@@ -88,7 +88,7 @@ func (s *Server) topics(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 			b = append(b, ',')
 		}
 		b = append(b, `{"topic":`...)
-		b = strconv.AppendQuote(b, t.Topic)
+		b = stream.AppendJSONString(b, t.Topic)
 		b = append(b, `,"events":`...)
 		b = strconv.AppendInt(b, t.Events, 10)
 		b = append(b, `,"first_id":`...)

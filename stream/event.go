@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"encoding/json"
 	"strconv"
 	"time"
 
@@ -41,9 +40,9 @@ func Encode(e store.Event) *Event {
 	f = append(f, `{"id":`...)
 	f = strconv.AppendInt(f, e.ID, 10)
 	f = append(f, `,"topic":`...)
-	f = appendJSONString(f, e.Topic)
+	f = AppendJSONString(f, e.Topic)
 	f = append(f, `,"type":`...)
-	f = appendJSONString(f, e.Type)
+	f = AppendJSONString(f, e.Type)
 	f = append(f, `,"data":`...)
 	f = append(f, e.Data...)
 	f = append(f, `,"time":"`...)
@@ -53,18 +52,4 @@ func Encode(e store.Event) *Event {
 	f = append(f, "\n\n"...)
 	// JSON shares the frame's memory.
 	return &Event{ID: e.ID, Topic: e.Topic, JSON: f[start:end:end], Frame: f}
-}
-
-// appendJSONString appends s as a JSON string. Topics and types are
-// validated ASCII names, which take the fast path.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }

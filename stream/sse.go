@@ -104,7 +104,7 @@ func CursorBlock(cursor int64, end string) []byte {
 	data = append(data, id...)
 	if end != "" {
 		data = append(data, `,"end":`...)
-		data = strconv.AppendQuote(data, end)
+		data = AppendJSONString(data, end)
 	}
 	data = append(data, '}')
 	b, _ := Message{ID: id, Event: TypeCursor, Data: string(data)}.AppendTo(nil)
@@ -117,7 +117,7 @@ func ResetBlock(reason string, cursor int64) []byte {
 	id := strconv.FormatInt(cursor, 10)
 	var data bytes.Buffer
 	data.WriteString(`{"reason":`)
-	data.Write(strconv.AppendQuote(nil, reason))
+	data.Write(AppendJSONString(nil, reason))
 	data.WriteString(`,"cursor":`)
 	data.WriteString(id)
 	data.WriteByte('}')
