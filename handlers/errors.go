@@ -12,52 +12,80 @@ import (
 	"github.com/tidings/tidings/stream"
 )
 
-// Error is an error the API answers as JSON. Code is stable and
-// snake_case; Message is a sentence for a human.
+// errorCode is an error's stable snake_case code (docs/api.md "Errors").
+// Every code is one of the constants below and has a status in statusOf.
+type errorCode string
+
+const (
+	codeInvalidRequest       errorCode = "invalid_request"
+	codeInvalidJSON          errorCode = "invalid_json"
+	codeInvalidTopic         errorCode = "invalid_topic"
+	codeInvalidType          errorCode = "invalid_type"
+	codeInvalidKey           errorCode = "invalid_key"
+	codeInvalidCursor        errorCode = "invalid_cursor"
+	codeInvalidLimit         errorCode = "invalid_limit"
+	codeInvalidTimeout       errorCode = "invalid_timeout"
+	codeInvalidData          errorCode = "invalid_data"
+	codeUnauthorized         errorCode = "unauthorized"
+	codeForbidden            errorCode = "forbidden"
+	codeNotFound             errorCode = "not_found"
+	codeMethodNotAllowed     errorCode = "method_not_allowed"
+	codeTooLarge             errorCode = "too_large"
+	codeUnsupportedMediaType errorCode = "unsupported_media_type"
+	codeTooManyRequests      errorCode = "too_many_requests"
+	codeTooManySubscribers   errorCode = "too_many_subscribers"
+	codeShuttingDown         errorCode = "shutting_down"
+	codeStorageUnavailable   errorCode = "storage_unavailable"
+	codeStorageFull          errorCode = "storage_full"
+	codeInternalError        errorCode = "internal_error"
+)
+
+// Error is an error the API answers as JSON. Code is stable; Message is a
+// sentence for a human.
 type Error struct {
-	Code    string
+	Code    errorCode
 	Message string
 }
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 
-func errorf(code, format string, args ...any) *Error {
+func errorf(code errorCode, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 // statusOf maps error codes to HTTP statuses.
-var statusOf = map[string]int{
-	"invalid_request":        http.StatusBadRequest,
-	"invalid_json":           http.StatusBadRequest,
-	"invalid_topic":          http.StatusBadRequest,
-	"invalid_type":           http.StatusBadRequest,
-	"invalid_key":            http.StatusBadRequest,
-	"invalid_cursor":         http.StatusBadRequest,
-	"invalid_limit":          http.StatusBadRequest,
-	"invalid_timeout":        http.StatusBadRequest,
-	"invalid_data":           http.StatusBadRequest,
-	"unauthorized":           http.StatusUnauthorized,
-	"forbidden":              http.StatusForbidden,
-	"not_found":              http.StatusNotFound,
-	"method_not_allowed":     http.StatusMethodNotAllowed,
-	"too_large":              http.StatusRequestEntityTooLarge,
-	"unsupported_media_type": http.StatusUnsupportedMediaType,
-	"too_many_requests":      http.StatusTooManyRequests,
-	"too_many_subscribers":   http.StatusTooManyRequests,
-	"shutting_down":          http.StatusServiceUnavailable,
-	"storage_unavailable":    http.StatusServiceUnavailable,
-	"storage_full":           http.StatusServiceUnavailable,
-	"internal_error":         http.StatusInternalServerError,
+var statusOf = map[errorCode]int{
+	codeInvalidRequest:       http.StatusBadRequest,
+	codeInvalidJSON:          http.StatusBadRequest,
+	codeInvalidTopic:         http.StatusBadRequest,
+	codeInvalidType:          http.StatusBadRequest,
+	codeInvalidKey:           http.StatusBadRequest,
+	codeInvalidCursor:        http.StatusBadRequest,
+	codeInvalidLimit:         http.StatusBadRequest,
+	codeInvalidTimeout:       http.StatusBadRequest,
+	codeInvalidData:          http.StatusBadRequest,
+	codeUnauthorized:         http.StatusUnauthorized,
+	codeForbidden:            http.StatusForbidden,
+	codeNotFound:             http.StatusNotFound,
+	codeMethodNotAllowed:     http.StatusMethodNotAllowed,
+	codeTooLarge:             http.StatusRequestEntityTooLarge,
+	codeUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	codeTooManyRequests:      http.StatusTooManyRequests,
+	codeTooManySubscribers:   http.StatusTooManyRequests,
+	codeShuttingDown:         http.StatusServiceUnavailable,
+	codeStorageUnavailable:   http.StatusServiceUnavailable,
+	codeStorageFull:          http.StatusServiceUnavailable,
+	codeInternalError:        http.StatusInternalServerError,
 }
 
 var (
-	errShuttingDown = errorf("shutting_down", "The server is shutting down; retry shortly.")
-	errUnavailable  = errorf("storage_unavailable", "The event store is unavailable; retry shortly.")
-	errFull         = errorf("storage_full", "The event store is full; retry later.")
-	errInternal     = errorf("internal_error", "Something went wrong on the server.")
-	errNoToken      = errorf("unauthorized", "A token is required: send Authorization: Bearer <token> or ?token=<token>.")
-	errBadToken     = errorf("unauthorized", "The token is malformed, wrongly signed or expired.")
-	errTokenNoScope = errorf("forbidden", "The token does not allow this on every requested topic.")
+	errShuttingDown = errorf(codeShuttingDown, "The server is shutting down; retry shortly.")
+	errUnavailable  = errorf(codeStorageUnavailable, "The event store is unavailable; retry shortly.")
+	errFull         = errorf(codeStorageFull, "The event store is full; retry later.")
+	errInternal     = errorf(codeInternalError, "Something went wrong on the server.")
+	errNoToken      = errorf(codeUnauthorized, "A token is required: send Authorization: Bearer <token> or ?token=<token>.")
+	errBadToken     = errorf(codeUnauthorized, "The token is malformed, wrongly signed or expired.")
+	errTokenNoScope = errorf(codeForbidden, "The token does not allow this on every requested topic.")
 )
 
 // apiError turns any error into the *Error the client sees. Internal causes
@@ -103,7 +131,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) (
 	}
 	body := make([]byte, 0, 96+len(e.Message))
 	body = append(body, `{"error":{"code":`...)
-	body = stream.AppendJSONString(body, e.Code)
+	body = stream.AppendJSONString(body, string(e.Code))
 	body = append(body, `,"message":`...)
 	body = stream.AppendJSONString(body, e.Message)
 	body = append(body, "}}\n"...)

@@ -40,10 +40,10 @@ func checkType(t string) (string, *Error) {
 		return "message", nil
 	}
 	if !validType(t) {
-		return "", errorf("invalid_type", "An event type is 1 to 64 of the characters A-Z a-z 0-9 _ . : -.")
+		return "", errorf(codeInvalidType, "An event type is 1 to 64 of the characters A-Z a-z 0-9 _ . : -.")
 	}
 	if reservedType(t) {
-		return "", errorf("invalid_type", "Event types beginning with \"tidings.\" are reserved for the server.")
+		return "", errorf(codeInvalidType, "Event types beginning with \"tidings.\" are reserved for the server.")
 	}
 	return t, nil
 }
@@ -51,18 +51,18 @@ func checkType(t string) (string, *Error) {
 // checkKey validates an idempotency key: 1..256 bytes of printable ASCII.
 func checkKey(k string) *Error {
 	if len(k) > 256 {
-		return errorf("invalid_key", "An idempotency key is at most 256 characters.")
+		return errorf(codeInvalidKey, "An idempotency key is at most 256 characters.")
 	}
 	for i := 0; i < len(k); i++ {
 		if k[i] < 0x20 || k[i] > 0x7e {
-			return errorf("invalid_key", "An idempotency key holds printable ASCII characters only.")
+			return errorf(codeInvalidKey, "An idempotency key holds printable ASCII characters only.")
 		}
 	}
 	return nil
 }
 
 func topicError(t string) *Error {
-	return errorf("invalid_topic", "%s is not a valid topic: a topic is 1 to 128 of the characters A-Z a-z 0-9 _ . : - and starts with a letter, digit or underscore.", strconv.QuoteToASCII(truncate(t, 140)))
+	return errorf(codeInvalidTopic, "%s is not a valid topic: a topic is 1 to 128 of the characters A-Z a-z 0-9 _ . : - and starts with a letter, digit or underscore.", strconv.QuoteToASCII(truncate(t, 140)))
 }
 
 func truncate(s string, n int) string {
@@ -76,11 +76,11 @@ func truncate(s string, n int) string {
 // dropping repeats.
 func parseTopics(s string) ([]string, *Error) {
 	if s == "" {
-		return nil, errorf("invalid_topic", "Name at least one topic.")
+		return nil, errorf(codeInvalidTopic, "Name at least one topic.")
 	}
 	n := strings.Count(s, ",") + 1
 	if n > MaxTopics {
-		return nil, errorf("invalid_topic", "A subscription names at most %d topics; this one names %d.", MaxTopics, n)
+		return nil, errorf(codeInvalidTopic, "A subscription names at most %d topics; this one names %d.", MaxTopics, n)
 	}
 	topics := make([]string, 0, n)
 	for t := range strings.SplitSeq(s, ",") {
@@ -124,7 +124,7 @@ func parseCursor(r *http.Request) (cursor int64, fromNow bool, err *Error) {
 	}
 	n, ok := parseID(v)
 	if !ok {
-		return 0, false, errorf("invalid_cursor", "%s must be an event id: a whole number from 0 to 9223372036854775807.", from)
+		return 0, false, errorf(codeInvalidCursor, "%s must be an event id: a whole number from 0 to 9223372036854775807.", from)
 	}
 	return n, false, nil
 }

@@ -24,7 +24,7 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 	if v, ok := queryValue(r.URL.RawQuery, "timeout"); ok {
 		secs, err := strconv.ParseFloat(v, 64)
 		if err != nil || secs < 0 || secs != secs {
-			s.writeError(w, r, errorf("invalid_timeout", "timeout is a number of seconds from 0 to %g.", s.cfg.PollMaxTimeout.Seconds()))
+			s.writeError(w, r, errorf(codeInvalidTimeout, "timeout is a number of seconds from 0 to %g.", s.cfg.PollMaxTimeout.Seconds()))
 			return
 		}
 		timeout = min(s.cfg.PollMaxTimeout, time.Duration(min(secs, 1e6)*float64(time.Second)))
@@ -33,7 +33,7 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 	if v, ok := queryValue(r.URL.RawQuery, "limit"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
-			s.writeError(w, r, errorf("invalid_limit", "limit is a whole number from 1 to 1000."))
+			s.writeError(w, r, errorf(codeInvalidLimit, "limit is a whole number from 1 to 1000."))
 			return
 		}
 		limit = n
@@ -45,7 +45,7 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 		return
 	}
 	if overLimit {
-		s.writeError(w, r, errorf("too_many_subscribers", "This address has as many open subscriptions as it may (%d); close one or retry shortly.", s.cfg.MaxSubscriptionsPerIP))
+		s.writeError(w, r, errorf(codeTooManySubscribers, "This address has as many open subscriptions as it may (%d); close one or retry shortly.", s.cfg.MaxSubscriptionsPerIP))
 		return
 	}
 	defer s.conns.release(addr)
@@ -55,7 +55,7 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 		if errors.Is(err, stream.ErrStopped) {
 			s.writeError(w, r, errShuttingDown)
 		} else {
-			s.writeError(w, r, errorf("too_many_subscribers", "The server has as many subscribers as it allows; retry shortly."))
+			s.writeError(w, r, errorf(codeTooManySubscribers, "The server has as many subscribers as it allows; retry shortly."))
 		}
 		return
 	}

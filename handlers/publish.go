@@ -85,7 +85,7 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, _ httprout
 		return
 	}
 	if len(body.Events) == 0 || len(body.Events) > store.MaxBatch {
-		s.rejectPublish(w, r, errorf("invalid_request", "A batch holds 1 to %d events in \"events\"; this one holds %d.", store.MaxBatch, len(body.Events)))
+		s.rejectPublish(w, r, errorf(codeInvalidRequest, "A batch holds 1 to %d events in \"events\"; this one holds %d.", store.MaxBatch, len(body.Events)))
 		return
 	}
 	inputs := make([]store.Input, len(body.Events))
@@ -175,7 +175,7 @@ func (s *Server) allowPublish(r *http.Request, n int, topics ...string) error {
 		key = "token:" + raw[strings.LastIndexByte(raw, '.')+1:]
 	}
 	if !s.rate.allow(key, n, time.Now()) {
-		return errorf("too_many_requests", "Over the publish rate of %g events per second (bursts of %d); retry shortly.", s.cfg.PublishRate, s.cfg.PublishBurst)
+		return errorf(codeTooManyRequests, "Over the publish rate of %g events per second (bursts of %d); retry shortly.", s.cfg.PublishRate, s.cfg.PublishBurst)
 	}
 	return nil
 }
@@ -209,18 +209,18 @@ func (s *Server) checkInput(field string, e publishBody) (store.Input, *Error) {
 		return store.Input{}, err
 	}
 	if e.Data == nil {
-		return store.Input{}, errorf("invalid_data", "%sdata is required (write null explicitly for no data).", field)
+		return store.Input{}, errorf(codeInvalidData, "%sdata is required (write null explicitly for no data).", field)
 	}
 	if !utf8.Valid(e.Data) {
-		return store.Input{}, errorf("invalid_data", "%sdata must be valid UTF-8.", field)
+		return store.Input{}, errorf(codeInvalidData, "%sdata must be valid UTF-8.", field)
 	}
 	var buf bytes.Buffer
 	buf.Grow(len(e.Data))
 	if err := json.Compact(&buf, e.Data); err != nil {
-		return store.Input{}, errorf("invalid_data", "%sdata is not valid JSON.", field)
+		return store.Input{}, errorf(codeInvalidData, "%sdata is not valid JSON.", field)
 	}
 	if buf.Len() > s.cfg.MaxEventBytes {
-		return store.Input{}, errorf("too_large", "%sdata is %d bytes encoded; the limit is %d.", field, buf.Len(), s.cfg.MaxEventBytes)
+		return store.Input{}, errorf(codeTooLarge, "%sdata is %d bytes encoded; the limit is %d.", field, buf.Len(), s.cfg.MaxEventBytes)
 	}
 	return store.Input{Topic: e.Topic, Type: typ, Key: e.Key, Data: buf.Bytes()}, nil
 }
@@ -231,11 +231,11 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) *Erro
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
-			return errorf("unsupported_media_type", "Send the body as application/json.")
+			return errorf(codeUnsupportedMediaType, "Send the body as application/json.")
 		}
 	}
 	if r.ContentLength > s.cfg.MaxRequestBytes {
-		return errorf("too_large", "The request body is %d bytes; the limit is %d.", r.ContentLength, s.cfg.MaxRequestBytes)
+		return errorf(codeTooLarge, "The request body is %d bytes; the limit is %d.", r.ContentLength, s.cfg.MaxRequestBytes)
 	}
 	// A body that trickles in must not hold the connection for ever.
 	http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
@@ -243,9 +243,9 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) *Erro
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return errorf("too_large", "The request body is over the limit of %d bytes.", s.cfg.MaxRequestBytes)
+			return errorf(codeTooLarge, "The request body is over the limit of %d bytes.", s.cfg.MaxRequestBytes)
 		}
-		return errorf("invalid_request", "The request body could not be read.")
+		return errorf(codeInvalidRequest, "The request body could not be read.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -253,7 +253,7 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) *Erro
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return errorf("invalid_json", "The body must hold exactly one JSON object.")
+		return errorf(codeInvalidJSON, "The body must hold exactly one JSON object.")
 	}
 	return nil
 }
@@ -283,18 +283,18 @@ func jsonError(err error) *Error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.Is(err, io.EOF):
-		return errorf("invalid_json", "The body is empty; send a JSON object.")
+		return errorf(codeInvalidJSON, "The body is empty; send a JSON object.")
 	case errors.As(err, &syn):
-		return errorf("invalid_json", "The body is not valid JSON (at byte %d).", syn.Offset)
+		return errorf(codeInvalidJSON, "The body is not valid JSON (at byte %d).", syn.Offset)
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return errorf("invalid_json", "The body must be a JSON object.")
+			return errorf(codeInvalidJSON, "The body must be a JSON object.")
 		}
-		return errorf("invalid_json", "Field %q must be a JSON %s.", typ.Field, jsonKind(typ.Type.Kind().String()))
+		return errorf(codeInvalidJSON, "Field %q must be a JSON %s.", typ.Field, jsonKind(typ.Type.Kind().String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return errorf("invalid_json", "The body has an unknown field %s.", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return errorf(codeInvalidJSON, "The body has an unknown field %s.", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	default:
-		return errorf("invalid_json", "The body is not valid JSON.")
+		return errorf(codeInvalidJSON, "The body is not valid JSON.")
 	}
 }
 

@@ -144,10 +144,10 @@ func New(cfg Config, st Store, hub Hub) *Server {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, errorf("not_found", "There is no route %s %s.", r.Method, truncate(r.URL.Path, 200)))
+		s.writeError(w, r, errorf(codeNotFound, "There is no route %s %s.", r.Method, truncate(r.URL.Path, 200)))
 	})
 	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, errorf("method_not_allowed", "%s is not allowed on %s; use %s.", r.Method, truncate(r.URL.Path, 200), w.Header().Get("Allow")))
+		s.writeError(w, r, errorf(codeMethodNotAllowed, "%s is not allowed on %s; use %s.", r.Method, truncate(r.URL.Path, 200), w.Header().Get("Allow")))
 	})
 	r.PanicHandler = func(w http.ResponseWriter, r *http.Request, v any) {
 		if v == http.ErrAbortHandler {
@@ -183,7 +183,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		allowed := s.allowOrigin(w, origin)
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			if !allowed {
-				s.writeError(w, r, errorf("forbidden", "Origin %s is not allowed.", strings.ReplaceAll(truncate(origin, 200), "\n", "")))
+				s.writeError(w, r, errorf(codeForbidden, "Origin %s is not allowed.", strings.ReplaceAll(truncate(origin, 200), "\n", "")))
 				return
 			}
 			h := w.Header()

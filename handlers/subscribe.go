@@ -61,7 +61,7 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 		secs, err := strconv.ParseFloat(v, 64)
 		// Written so that NaN, which fails every comparison, is refused.
 		if err != nil || !(secs > 0 && secs <= 1e6) {
-			s.writeError(w, r, errorf("invalid_request", "max_duration is a positive number of seconds."))
+			s.writeError(w, r, errorf(codeInvalidRequest, "max_duration is a positive number of seconds."))
 			return
 		}
 		maxDur = min(maxDur, time.Duration(secs*float64(time.Second)))

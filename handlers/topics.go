@@ -28,7 +28,7 @@ func (s *Server) topics(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 	q := r.URL.RawQuery
 	prefix, _ := queryValue(q, "prefix")
 	if prefix != "" && !store.ValidTopic(prefix) {
-		s.writeError(w, r, errorf("invalid_topic", "prefix must be the beginning of a topic name: up to 128 of the characters A-Z a-z 0-9 _ . : -, starting with a letter, digit or underscore."))
+		s.writeError(w, r, errorf(codeInvalidTopic, "prefix must be the beginning of a topic name: up to 128 of the characters A-Z a-z 0-9 _ . : -, starting with a letter, digit or underscore."))
 		return
 	}
 	after, _ := queryValue(q, "after")
@@ -40,7 +40,7 @@ func (s *Server) topics(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 	if v, ok := queryValue(q, "limit"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
-			s.writeError(w, r, errorf("invalid_limit", "limit is a whole number from 1 to 1000."))
+			s.writeError(w, r, errorf(codeInvalidLimit, "limit is a whole number from 1 to 1000."))
 			return
 		}
 		limit = n
