@@ -82,6 +82,7 @@ var (
 	errShuttingDown = errorf(codeShuttingDown, "The server is shutting down; retry shortly.")
 	errUnavailable  = errorf(codeStorageUnavailable, "The event store is unavailable; retry shortly.")
 	errFull         = errorf(codeStorageFull, "The event store is full; retry later.")
+	errHubFull      = errorf(codeTooManySubscribers, "The server has as many subscribers as it allows; retry shortly.")
 	errInternal     = errorf(codeInternalError, "Something went wrong on the server.")
 	errNoToken      = errorf(codeUnauthorized, "A token is required: send Authorization: Bearer <token> or ?token=<token>.")
 	errBadToken     = errorf(codeUnauthorized, "The token is malformed, wrongly signed or expired.")
@@ -101,8 +102,10 @@ func (s *Server) apiError(r *http.Request, err error) *Error {
 		return errBadToken
 	case errors.Is(err, auth.ErrNotAllowed):
 		return errTokenNoScope
-	case errors.Is(err, store.ErrClosed):
+	case errors.Is(err, store.ErrClosed), errors.Is(err, stream.ErrStopped):
 		return errShuttingDown
+	case errors.Is(err, stream.ErrOverloaded):
+		return errHubFull
 	case errors.Is(err, store.ErrFull):
 		s.log.Error("storage full", "path", r.URL.Path, "err", err)
 		return errFull

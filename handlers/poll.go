@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -16,32 +17,16 @@ import (
 // for the next commit or the timeout.
 func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 	req, perr := parseSubscribe(r, ps)
+	if perr == nil {
+		perr = s.parsePoll(r, &req)
+	}
 	if perr != nil {
 		s.writeError(w, r, perr)
 		return
 	}
-	timeout := min(25*time.Second, s.cfg.PollMaxTimeout)
-	if v, ok := queryValue(r.URL.RawQuery, "timeout"); ok {
-		secs, err := strconv.ParseFloat(v, 64)
-		if err != nil || secs < 0 || secs != secs {
-			s.writeError(w, r, errorf(codeInvalidTimeout, "timeout is a number of seconds from 0 to %g.", s.cfg.PollMaxTimeout.Seconds()))
-			return
-		}
-		timeout = min(s.cfg.PollMaxTimeout, time.Duration(min(secs, 1e6)*float64(time.Second)))
-	}
-	limit := 100
-	if v, ok := queryValue(r.URL.RawQuery, "limit"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			s.writeError(w, r, errorf(codeInvalidLimit, "limit is a whole number from 1 to 1000."))
-			return
-		}
-		limit = n
-	}
-
-	addr, overLimit, aerr := s.admit(r, req)
-	if aerr != nil {
-		s.writeError(w, r, aerr)
+	addr, overLimit, err := s.admit(r, req)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	if overLimit {
@@ -49,58 +34,81 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 		return
 	}
 	defer s.conns.release(addr)
-
-	sub, err := s.hub.Subscribe(req.topics)
+	sub, _, batch, err := s.subscribe(r, req)
 	if err != nil {
-		if errors.Is(err, stream.ErrStopped) {
-			s.writeError(w, r, errShuttingDown)
-		} else {
-			s.writeError(w, r, errorf(codeTooManySubscribers, "The server has as many subscribers as it allows; retry shortly."))
-		}
+		s.writeError(w, r, err)
 		return
 	}
 	defer sub.Close()
 	s.metrics.Poll.Subscribers.Inc()
 	defer s.metrics.Poll.Subscribers.Dec()
 
-	cursor := req.cursor
-	if req.fromNow {
-		cursor = s.hub.Head()
-	}
-	ctx := r.Context()
-	batch, err := s.hub.Read(ctx, req.topics, cursor, limit)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	waited := len(batch.Events) == 0 && batch.Reset == "" && timeout > 0
+	waited := len(batch.Events) == 0 && batch.Reset == "" && req.timeout > 0
 	if waited {
-		timer := time.NewTimer(timeout)
-		defer timer.Stop()
-	wait:
-		for {
-			select {
-			case <-sub.C:
-				if s.hub.Stopping() {
-					break wait
-				}
-				next, err := s.hub.Read(ctx, req.topics, batch.Cursor, limit)
-				if err != nil {
-					s.writeError(w, r, err)
-					return
-				}
-				if len(next.Events) > 0 {
-					batch = next
-					break wait
-				}
-				batch.Cursor = next.Cursor
-			case <-timer.C:
-				break wait
-			case <-ctx.Done():
-				return
+		if batch, err = s.pollWait(r.Context(), sub, req, batch); err != nil {
+			if err != errClientGone {
+				s.writeError(w, r, err)
 			}
+			return
 		}
 	}
+	s.answerPoll(w, r, batch, waited)
+}
+
+// parsePoll reads the poll's timeout and limit into req.
+func (s *Server) parsePoll(r *http.Request, req *subscribeRequest) *Error {
+	req.timeout = min(25*time.Second, s.cfg.PollMaxTimeout)
+	if v, ok := queryValue(r.URL.RawQuery, "timeout"); ok {
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || secs < 0 || secs != secs {
+			return errorf(codeInvalidTimeout, "timeout is a number of seconds from 0 to %g.", s.cfg.PollMaxTimeout.Seconds())
+		}
+		req.timeout = min(s.cfg.PollMaxTimeout, time.Duration(min(secs, 1e6)*float64(time.Second)))
+	}
+	req.limit = 100
+	if v, ok := queryValue(r.URL.RawQuery, "limit"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return errorf(codeInvalidLimit, "limit is a whole number from 1 to 1000.")
+		}
+		req.limit = n
+	}
+	return nil
+}
+
+// errClientGone ends a wait whose client left: there is no one to answer.
+var errClientGone = errors.New("client gone")
+
+// pollWait waits, from the empty batch, for events until the timeout or
+// the hub's stop, and returns the batch to answer.
+func (s *Server) pollWait(ctx context.Context, sub *stream.Subscription, req subscribeRequest, batch stream.Batch) (stream.Batch, error) {
+	timer := time.NewTimer(req.timeout)
+	defer timer.Stop()
+	for {
+		select {
+		case <-sub.C:
+			if s.hub.Stopping() {
+				return batch, nil
+			}
+			next, err := s.hub.Read(ctx, req.topics, batch.Cursor, req.limit)
+			if err != nil {
+				return batch, err
+			}
+			if len(next.Events) > 0 {
+				return next, nil
+			}
+			batch.Cursor = next.Cursor
+		case <-timer.C:
+			return batch, nil
+		case <-ctx.Done():
+			return batch, errClientGone
+		}
+	}
+}
+
+// answerPoll writes batch and counts what it delivered; waited says its
+// events arrived live.
+func (s *Server) answerPoll(w http.ResponseWriter, r *http.Request, batch stream.Batch, waited bool) {
 	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	writeJSON(w, http.StatusOK, appendPollAnswer(nil, batch))
 	info := requestInfoFrom(r)

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -20,6 +21,10 @@ type subscribeRequest struct {
 	topics  []string
 	cursor  int64
 	fromNow bool
+	limit   int // events per read
+
+	timeout     time.Duration // poll: the longest wait
+	maxDuration time.Duration // SSE: the longest stream
 }
 
 func parseSubscribe(r *http.Request, ps httprouter.Params) (subscribeRequest, *Error) {
@@ -32,6 +37,14 @@ func parseSubscribe(r *http.Request, ps httprouter.Params) (subscribeRequest, *E
 		return subscribeRequest{}, err
 	}
 	return subscribeRequest{topics: topics, cursor: cursor, fromNow: fromNow}, nil
+}
+
+// startCursor is where req starts: its cursor, or the hub's head.
+func (s *Server) startCursor(req subscribeRequest) int64 {
+	if req.fromNow {
+		return s.hub.Head()
+	}
+	return req.cursor
 }
 
 // admit checks the request's token for its topics, then takes one of its
@@ -47,82 +60,63 @@ func (s *Server) admit(r *http.Request, req subscribeRequest) (addr string, over
 	return addr, false, nil
 }
 
+// subscribe registers req's wake signal, before the first read so that no
+// commit between the two is missed, then reads up to req.limit events
+// from the starting cursor. The caller closes sub. A refusal by the hub
+// is the *Error to answer; a failed read is returned as it is.
+func (s *Server) subscribe(r *http.Request, req subscribeRequest) (sub *stream.Subscription, cursor int64, first stream.Batch, err error) {
+	sub, err = s.hub.Subscribe(req.topics)
+	if err != nil {
+		return nil, 0, stream.Batch{}, s.apiError(r, err)
+	}
+	cursor = s.startCursor(req)
+	first, err = s.hub.Read(r.Context(), req.topics, cursor, req.limit)
+	if err != nil {
+		sub.Close()
+		return nil, 0, stream.Batch{}, err
+	}
+	return sub, cursor, first, nil
+}
+
 // sse handles GET /v1/topics/{topics}/sse: a bounded event stream that
 // always starts with a cursor (or reset) block and ends with a final cursor
 // block, so the client always leaves with a cursor.
 func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 	req, perr := parseSubscribe(r, ps)
+	if perr == nil {
+		perr = s.parseSSE(r, &req)
+	}
 	if perr != nil {
 		s.writeError(w, r, perr)
 		return
 	}
-	maxDur := s.cfg.SSEMaxDuration
-	if v, _ := queryValue(r.URL.RawQuery, "max_duration"); v != "" {
-		secs, err := strconv.ParseFloat(v, 64)
-		// Written so that NaN, which fails every comparison, is refused.
-		if err != nil || !(secs > 0 && secs <= 1e6) {
-			s.writeError(w, r, errorf(codeInvalidRequest, "max_duration is a positive number of seconds."))
-			return
-		}
-		maxDur = min(maxDur, time.Duration(secs*float64(time.Second)))
-	}
-
-	addr, overLimit, aerr := s.admit(r, req)
-	if aerr != nil {
-		s.writeError(w, r, aerr)
+	addr, overLimit, err := s.admit(r, req)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
-
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	h.Set("X-Content-Type-Options", "nosniff")
-	out := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
+	out := s.newSSEWriter(w)
 	if overLimit {
 		s.sseRefuse(r, out, req, stream.EndOverloaded)
 		return
 	}
 	defer s.conns.release(addr)
-
-	sub, err := s.hub.Subscribe(req.topics)
+	sub, cursor, batch, err := s.subscribe(r, req)
 	if err != nil {
-		end := stream.EndOverloaded
-		if errors.Is(err, stream.ErrStopped) {
-			end = stream.EndShuttingDown
-		}
-		s.sseRefuse(r, out, req, end)
+		s.sseRefuse(r, out, req, s.sseEndOf(r, err))
 		return
 	}
 	defer sub.Close()
 
-	cursor := req.cursor
-	if req.fromNow {
-		cursor = s.hub.Head()
-	}
-	batch, err := s.hub.Read(r.Context(), req.topics, cursor, sseReadLimit)
-	if err != nil {
-		s.apiError(r, err) // logs the cause
-		s.sseRefuse(r, out, req, stream.EndOverloaded)
-		return
-	}
-	out.write(stream.Retry(s.cfg.SSERetry.Milliseconds()))
-	if batch.Reset != "" {
-		out.write(stream.ResetBlock(batch.Reset, batch.ResetCursor))
-	} else {
-		out.write(stream.CursorBlock(cursor, ""))
-	}
+	s.sseOpen(out, cursor, batch)
 	info := requestInfoFrom(r)
 	info.transport = "sse"
 	// The first flush writes the response headers, the deepest call of a
 	// stream. Made here rather than inside pump, it fits in an 8 KB stack,
 	// the size an idle stream then keeps; from inside pump it doubled the
-	// stack to 16 KB.
+	// stack to 16 KB (TestIdleStreamStack).
 	if out.flush() != nil {
-		info.end = "client_gone"
-		if r.Context().Err() == nil {
-			info.end = "slow"
-		}
+		info.end = cutOff(r.Context())
 		s.metrics.SSEEnded.WithLabelValues(info.end).Inc()
 		return
 	}
@@ -132,85 +126,152 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 	if batch.Reset != "" {
 		s.metrics.Resets.WithLabelValues(batch.Reset).Inc()
 	}
-	reason := s.pump(r, out, sub, req.topics, batch, maxDur, info)
-	info.end = reason
-	s.metrics.SSEEnded.WithLabelValues(reason).Inc()
+	info.end = s.pump(r, out, sub, req, batch, info)
+	s.metrics.SSEEnded.WithLabelValues(info.end).Inc()
+}
+
+// parseSSE reads the stream's max_duration into req.
+func (s *Server) parseSSE(r *http.Request, req *subscribeRequest) *Error {
+	req.limit = sseReadLimit
+	req.maxDuration = s.cfg.SSEMaxDuration
+	if v, _ := queryValue(r.URL.RawQuery, "max_duration"); v != "" {
+		secs, err := strconv.ParseFloat(v, 64)
+		// Written so that NaN, which fails every comparison, is refused.
+		if err != nil || !(secs > 0 && secs <= 1e6) {
+			return errorf(codeInvalidRequest, "max_duration is a positive number of seconds.")
+		}
+		req.maxDuration = min(req.maxDuration, time.Duration(secs*float64(time.Second)))
+	}
+	return nil
+}
+
+// newSSEWriter sets the event stream's headers and returns its writer.
+func (s *Server) newSSEWriter(w http.ResponseWriter) *sseWriter {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("X-Content-Type-Options", "nosniff")
+	return &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
+}
+
+// sseEndOf is the end reason of a stream that subscribe could not open:
+// the hub's refusal says whether it is stopping; a failed first read is
+// logged and answered as overload.
+func (s *Server) sseEndOf(r *http.Request, err error) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		s.apiError(r, err) // logs the cause
+		return stream.EndOverloaded
+	}
+	if e.Code == codeShuttingDown {
+		return stream.EndShuttingDown
+	}
+	return stream.EndOverloaded
+}
+
+// sseOpen writes the blocks that open every stream: the retry hint and the
+// starting cursor block, or the reset block when the cursor was not
+// honoured.
+func (s *Server) sseOpen(out *sseWriter, cursor int64, first stream.Batch) {
+	out.write(stream.Retry(s.cfg.SSERetry.Milliseconds()))
+	if first.Reset != "" {
+		out.write(stream.ResetBlock(first.Reset, first.ResetCursor))
+	} else {
+		out.write(stream.CursorBlock(cursor, ""))
+	}
+}
+
+// cutOff names why a write failed: the client left, or it could not take
+// the write in time. Either way it resumes from the last id it got.
+func cutOff(ctx context.Context) string {
+	if ctx.Err() != nil {
+		return "client_gone"
+	}
+	return "slow"
 }
 
 // pump writes batch, then waits and writes what follows, until the stream
 // ends; it returns why it ended.
-func (s *Server) pump(r *http.Request, out *sseWriter, sub *stream.Subscription, topics []string, batch stream.Batch, maxDur time.Duration, info *requestInfo) string {
+func (s *Server) pump(r *http.Request, out *sseWriter, sub *stream.Subscription, req subscribeRequest, batch stream.Batch, info *requestInfo) string {
 	// One timer serves the heartbeat and the maximum duration.
-	end := time.Now().Add(maxDur)
-	timer := time.NewTimer(min(s.cfg.Heartbeat, maxDur))
+	end := time.Now().Add(req.maxDuration)
+	timer := time.NewTimer(min(s.cfg.Heartbeat, req.maxDuration))
 	defer timer.Stop()
 	ctx := r.Context()
-	delivered := s.metrics.SSE.Delivered
-	latency := s.metrics.SSE.Latency
-	// cutOff names why a write failed: the client left, or it could not
-	// take the write in time. Either way it resumes from the last id it got.
-	cutOff := func() string {
-		if ctx.Err() != nil {
-			return "client_gone"
-		}
-		return "slow"
-	}
 	// Only events read after a wake were delivered live; the first read is a
 	// catch-up whose age says nothing about delivery latency.
 	live := false
 	var err error
 	for {
-		for _, e := range batch.Events {
-			out.write(e.Frame)
-		}
-		if out.flush() != nil {
-			return cutOff()
-		}
-		cursor := batch.Cursor
-		if n := len(batch.Events); n > 0 {
-			info.events += n
-			delivered.Add(float64(n))
-			if live {
-				observeLatency(latency, batch.Events)
-			}
+		if reason := s.deliver(ctx, out, batch, live, info); reason != "" {
+			return reason
 		}
 		live = true
-		// With more to read, go on at once, but still end on time. Stop
-		// wakes every subscription, so the hub's stop is seen here too.
-		wake := sub.C
-		if batch.More {
-			wake = closedChan
+		cursor := batch.Cursor
+		if reason := s.sseWait(ctx, out, sub, timer, end, cursor, batch.More); reason != "" {
+			return reason
 		}
-	wait:
-		for {
-			select {
-			case <-wake:
-				if s.hub.Stopping() {
-					out.end(cursor, stream.EndShuttingDown)
-					return stream.EndShuttingDown
-				}
-				break wait
-			case now := <-timer.C:
-				if !now.Before(end) {
-					out.end(cursor, stream.EndMaxDuration)
-					return stream.EndMaxDuration
-				}
-				out.write(stream.Ping)
-				if out.flush() != nil {
-					return cutOff()
-				}
-				timer.Reset(min(s.cfg.Heartbeat, end.Sub(now)))
-			case <-ctx.Done():
-				return "client_gone"
-			}
-		}
-		if batch, err = s.hub.Read(ctx, topics, cursor, sseReadLimit); err != nil {
+		if batch, err = s.hub.Read(ctx, req.topics, cursor, req.limit); err != nil {
 			if ctx.Err() != nil {
 				return "client_gone"
 			}
 			s.apiError(r, err)
 			out.end(cursor, stream.EndOverloaded)
 			return stream.EndOverloaded
+		}
+	}
+}
+
+// deliver writes and flushes batch's events and counts them; it returns
+// why the stream ends when the client cannot take them, else "".
+func (s *Server) deliver(ctx context.Context, out *sseWriter, batch stream.Batch, live bool, info *requestInfo) string {
+	for _, e := range batch.Events {
+		out.write(e.Frame)
+	}
+	if out.flush() != nil {
+		return cutOff(ctx)
+	}
+	if n := len(batch.Events); n > 0 {
+		info.events += n
+		s.metrics.SSE.Delivered.Add(float64(n))
+		if live {
+			observeLatency(s.metrics.SSE.Latency, batch.Events)
+		}
+	}
+	return ""
+}
+
+// sseWait waits for something to read after cursor, writing heartbeats,
+// and returns "" when there may be; otherwise it ends the stream (on the
+// hub's stop or the maximum duration, with the final block) and returns
+// why. With more already to read it goes on at once, but still ends on
+// time. Stop wakes every subscription, so the hub's stop is seen here too.
+func (s *Server) sseWait(ctx context.Context, out *sseWriter, sub *stream.Subscription, timer *time.Timer, end time.Time, cursor int64, more bool) string {
+	wake := sub.C
+	if more {
+		wake = closedChan
+	}
+	for {
+		select {
+		case <-wake:
+			if s.hub.Stopping() {
+				out.end(cursor, stream.EndShuttingDown)
+				return stream.EndShuttingDown
+			}
+			return ""
+		case now := <-timer.C:
+			if !now.Before(end) {
+				out.end(cursor, stream.EndMaxDuration)
+				return stream.EndMaxDuration
+			}
+			out.write(stream.Ping)
+			if out.flush() != nil {
+				return cutOff(ctx)
+			}
+			timer.Reset(min(s.cfg.Heartbeat, end.Sub(now)))
+		case <-ctx.Done():
+			return "client_gone"
 		}
 	}
 }
@@ -239,10 +300,7 @@ func (s *Server) sseRefuse(r *http.Request, out *sseWriter, req subscribeRequest
 	info := requestInfoFrom(r)
 	info.transport, info.end = "sse", end
 	s.metrics.SSEEnded.WithLabelValues(end).Inc()
-	cursor := req.cursor
-	if req.fromNow {
-		cursor = s.hub.Head()
-	}
+	cursor := s.startCursor(req)
 	retry := max(5*s.cfg.SSERetry, 5*time.Second)
 	out.write(stream.Retry(retry.Milliseconds()))
 	if batch, err := s.hub.Read(r.Context(), req.topics, cursor, 1); err == nil && batch.Reset != "" {
