@@ -134,28 +134,14 @@ func (s *Subscription) Close() error {
 //   - the context's error once it is done, or ErrClosed after Close.
 func (s *Subscription) Next() (Event, error) {
 	for {
-		if s.closed.Load() {
-			s.disconnect()
-			return Event{}, ErrClosed
-		}
-		if err := s.ctx.Err(); err != nil {
-			s.disconnect()
+		if err := s.ended(); err != nil {
 			return Event{}, err
 		}
 		if s.rd == nil {
-			if err := s.sleep(s.wait); err != nil {
-				continue
+			if err := s.reconnect(); err != nil {
+				return Event{}, err
 			}
-			if err := s.connect(); err != nil {
-				if s.ctx.Err() != nil {
-					continue
-				}
-				var he *Error
-				if errors.As(err, &he) && !he.Temporary() {
-					s.wait = s.backoff(0)
-					return Event{}, he
-				}
-				s.fail(err)
+			if s.rd == nil {
 				continue
 			}
 		}
@@ -172,52 +158,106 @@ func (s *Subscription) Next() (Event, error) {
 		}
 		switch {
 		case b.Type == typeCursor:
-			var cb struct {
-				Cursor *int64 `json:"cursor"`
-				End    string `json:"end"`
-			}
-			if err := json.Unmarshal([]byte(b.Data), &cb); err != nil || cb.Cursor == nil {
-				s.protocolError(fmt.Errorf("bad cursor block %q", b.Data))
-				continue
-			}
-			s.failures = 0
-			if cur := s.cursor.Load(); *cb.Cursor > cur {
-				s.cursor.Store(*cb.Cursor)
-			}
-			if cb.End != "" {
-				// A clean end: resume at once after max_duration, after
-				// the server's hint when it is shutting down or overloaded.
-				s.disconnect()
-				s.wait = 0
-				if cb.End != endMaxDur {
-					s.wait = jitter(s.retry)
-				}
-			}
+			s.onCursor(b.Data)
 		case b.Type == typeReset:
-			var r Reset
-			if err := json.Unmarshal([]byte(b.Data), &r); err != nil || r.Reason == "" || r.Cursor < 0 {
-				s.protocolError(fmt.Errorf("bad reset block %q", b.Data))
-				continue
+			if r := s.onReset(b.Data); r != nil {
+				return Event{}, r
 			}
-			s.failures = 0
-			s.cursor.Store(r.Cursor)
-			return Event{}, &r
 		case strings.HasPrefix(b.Type, "tidings."):
 			// A control block of a later server: nothing to hand out.
 		default:
-			var e Event
-			if err := json.Unmarshal([]byte(b.Data), &e); err != nil || e.ID <= 0 {
-				s.protocolError(fmt.Errorf("bad event block %q", truncate(b.Data, 200)))
-				continue
+			if e, ok := s.onEvent(b.Data); ok {
+				return e, nil
 			}
-			if e.ID <= s.cursor.Load() {
-				continue // already handed out
-			}
-			e.Raw = json.RawMessage(b.Data)
-			s.cursor.Store(e.ID)
-			return e, nil
 		}
 	}
+}
+
+// ended returns ErrClosed after Close, or the context's error once it is
+// done, having dropped the open response.
+func (s *Subscription) ended() error {
+	err := s.ctx.Err()
+	if s.closed.Load() {
+		err = ErrClosed
+	}
+	if err != nil {
+		s.disconnect()
+	}
+	return err
+}
+
+// reconnect waits out the pause before the next attempt and opens the
+// next response. It returns only an answer that cannot succeed as sent;
+// other failures are counted, leaving s.rd nil for the next turn.
+func (s *Subscription) reconnect() error {
+	if err := s.sleep(s.wait); err != nil {
+		return nil
+	}
+	err := s.connect()
+	if err == nil || s.ctx.Err() != nil {
+		return nil
+	}
+	var he *Error
+	if errors.As(err, &he) && !he.Temporary() {
+		s.wait = s.backoff(0)
+		return he
+	}
+	s.fail(err)
+	return nil
+}
+
+// onCursor moves the cursor forward to a cursor block's; a final block
+// ends the response: resume at once after max_duration, after the
+// server's hint when it is shutting down or overloaded.
+func (s *Subscription) onCursor(data string) {
+	var cb struct {
+		Cursor *int64 `json:"cursor"`
+		End    string `json:"end"`
+	}
+	if err := json.Unmarshal([]byte(data), &cb); err != nil || cb.Cursor == nil {
+		s.protocolError(fmt.Errorf("bad cursor block %q", data))
+		return
+	}
+	s.failures = 0
+	if cur := s.cursor.Load(); *cb.Cursor > cur {
+		s.cursor.Store(*cb.Cursor)
+	}
+	if cb.End != "" {
+		s.disconnect()
+		s.wait = 0
+		if cb.End != endMaxDur {
+			s.wait = jitter(s.retry)
+		}
+	}
+}
+
+// onReset moves the cursor to a reset block's and returns the *Reset to
+// hand out; nil for a malformed block, which drops the response.
+func (s *Subscription) onReset(data string) *Reset {
+	var r Reset
+	if err := json.Unmarshal([]byte(data), &r); err != nil || r.Reason == "" || r.Cursor < 0 {
+		s.protocolError(fmt.Errorf("bad reset block %q", data))
+		return nil
+	}
+	s.failures = 0
+	s.cursor.Store(r.Cursor)
+	return &r
+}
+
+// onEvent decodes an event block; false when it is malformed (the
+// response is dropped) or was already handed out.
+func (s *Subscription) onEvent(data string) (Event, bool) {
+	var e Event
+	if err := json.Unmarshal([]byte(data), &e); err != nil || e.ID <= 0 {
+		s.protocolError(fmt.Errorf("bad event block %q", truncate(data, 200)))
+		return Event{}, false
+	}
+	if e.ID <= s.cursor.Load() {
+		return Event{}, false
+	}
+	e.Raw = json.RawMessage(data)
+	s.cursor.Store(e.ID)
+	return e, true
 }
 
 // All yields what Next returns: events with a nil error, a *Reset (after
