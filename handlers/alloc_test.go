@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"net/http"
 	"testing"
 )
@@ -35,5 +36,22 @@ func TestQueryValueNoAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { queryValue(raw, key) }); n != 0 {
 			t.Errorf("queryValue(%q) allocates %v times, want 0", key, n)
 		}
+	}
+}
+
+// TestReadBodyOneAllocation guards why readBody sizes its buffer from a
+// small announced length: the body is read in one allocation.
+func TestReadBodyOneAllocation(t *testing.T) {
+	body := []byte(`{"data":{"text":"hello"}}`)
+	var got []byte
+	rd := bytes.NewReader(nil)
+	if n := testing.AllocsPerRun(100, func() {
+		rd.Reset(body)
+		got, _ = readBody(rd, int64(len(body)))
+	}); n != 1 {
+		t.Errorf("readBody allocates %v times, want 1", n)
+	}
+	if !bytes.Equal(got, body) {
+		t.Errorf("readBody = %q, want %q", got, body)
 	}
 }

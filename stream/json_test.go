@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"time"
 	"unicode/utf8"
 
+	"github.com/tidings/tidings/store"
 	"github.com/tidings/tidings/stream"
 )
 
@@ -48,5 +50,15 @@ func TestAppendJSONStringNoAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { buf = stream.AppendJSONString(buf[:0], s) }); n != 0 {
 			t.Errorf("AppendJSONString(%q) allocates %v times, want 0", s, n)
 		}
+	}
+}
+
+// TestEncodeAllocations guards why Encode sizes one buffer for the frame
+// and lets the JSON share it: an event costs two allocations, the buffer
+// and the Event, however it is read afterwards.
+func TestEncodeAllocations(t *testing.T) {
+	e := store.Event{ID: 42, Topic: "orders", Type: "order.paid", Data: []byte(`{"total":12.5}`), Time: time.UnixMilli(1763798400123)}
+	if n := testing.AllocsPerRun(100, func() { stream.Encode(e) }); n != 2 {
+		t.Errorf("Encode allocates %v times, want 2", n)
 	}
 }
