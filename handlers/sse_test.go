@@ -395,11 +395,13 @@ func TestSSEOverCapacity(t *testing.T) {
 			if ss.Res.StatusCode != http.StatusOK {
 				t.Fatalf("status: got %d, want 200", ss.Res.StatusCode)
 			}
-			b, err := io.ReadAll(ss.Res.Body)
-			if err != nil {
-				t.Fatalf("read: %v", err)
+			// The stream's reader owns the body: rebuild it from the blocks.
+			var body strings.Builder
+			for _, it := range ss.rest(t) {
+				body.WriteString(it.Raw)
 			}
-			retry, rest, ok := strings.Cut(string(b), "\n")
+			b := body.String()
+			retry, rest, ok := strings.Cut(b, "\n")
 			ms, err := strconv.Atoi(strings.TrimPrefix(retry, "retry: "))
 			if !ok || !strings.HasPrefix(retry, "retry: ") || err != nil {
 				t.Fatalf("body %q: want a retry line first", b)
