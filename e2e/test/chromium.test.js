@@ -6,11 +6,10 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { chromium } from 'playwright-core'
-import { startServer, publishPaced, timeRE } from './server.js'
+import { startServer, publishAll } from '../../testing/server.mjs'
+import { launchChromium } from '../../testing/chromium.mjs'
+import { publishPaced, timeRE } from './helpers.js'
 
 const N = 200
 
@@ -32,39 +31,24 @@ es.onmessage = (e) => {
 es.addEventListener('tidings.cursor', (e) => window.cursorBlocks.push({ data: e.data, lastEventId: e.lastEventId }))
 </script>`
 
-let server, pages, browser, userDataDir
+let server, pages, chrome
 before(async () => {
-  server = await startServer()
+  server = await startServer({ TIDINGS_SSE_MAX_DURATION: '1s' })
   pages = http.createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
     res.end(page)
   })
   await new Promise((r) => pages.listen(0, '127.0.0.1', r))
-  userDataDir = await mkdtemp(path.join(tmpdir(), 'tidings-chromium-'))
-  browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  chrome = await launchChromium(chromium)
 })
 after(async () => {
-  await browser?.close()
-  if (userDataDir) await rm(userDataDir, { recursive: true, force: true })
+  await chrome?.close()
   pages?.close()
   await server?.stop()
 })
 
 test('native EventSource resumes across bounded responses with no loss and no repeat', async (t) => {
-  const tab = browser.pages()[0] ?? (await browser.newPage())
+  const tab = chrome.browser.pages()[0] ?? (await chrome.browser.newPage())
   const streamRequests = [] // Last-Event-ID of each stream request, null for none
   tab.on('request', (req) => {
     if (req.resourceType() === 'eventsource') streamRequests.push(req.allHeaders().then((h) => h['last-event-id'] ?? null))
@@ -76,8 +60,8 @@ test('native EventSource resumes across bounded responses with no loss and no re
   await tab.waitForFunction(() => window.cursorBlocks.length > 0, null, { timeout: 10000 })
   const published = await publishPaced(server, 'e2e', N, 20)
   // A sentinel published last: once it is in, every repeat would be too.
-  const sentinel = await server.publish('e2e', { sentinel: true })
-  await tab.waitForFunction((id) => window.received.at(-1)?.id === id, sentinel.id, { timeout: 30000 })
+  const [sentinelId] = await publishAll(server, 'e2e', [{ sentinel: true }])
+  await tab.waitForFunction((id) => window.received.at(-1)?.id === id, sentinelId, { timeout: 30000 })
   const got = await tab.evaluate(() => ({
     received: window.received,
     messages: window.messages,

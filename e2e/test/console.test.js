@@ -6,12 +6,13 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
-import { mkdtemp, mkdir, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
-import { startServer, publishPaced, timeRE } from './server.js'
+import { startServer } from '../../testing/server.mjs'
+import { launchChromium } from '../../testing/chromium.mjs'
+import { publishEvent, publishPaced, timeRE } from './helpers.js'
 
 const shots = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../screenshots')
 const SECRET = 'console-e2e-secret-0123456789abcdef0123'
@@ -22,32 +23,6 @@ function signToken(secret, { subscribe = [], publish = [], ttl = 3600 }) {
   const body = b64({ exp: Math.floor(Date.now() / 1000) + ttl, 'tidings.subscribe': subscribe, 'tidings.publish': publish })
   const sig = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url')
   return `${head}.${body}.${sig}`
-}
-
-async function launch() {
-  const userDataDir = await mkdtemp(path.join(tmpdir(), 'tidings-console-'))
-  const browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
-  return {
-    browser,
-    async close() {
-      await browser.close()
-      await rm(userDataDir, { recursive: true, force: true })
-    },
-  }
 }
 
 // watch records what a page requests and every error it raises.
@@ -79,11 +54,11 @@ async function eventIds(page) {
 let server, b
 before(async () => {
   await mkdir(shots, { recursive: true })
-  // Bounded responses of 1 s (the harness default) with a short retry hint,
+  // Bounded responses of 1 s with a short retry hint,
   // so the tail crosses many responses and a gap between two cannot
   // account for a late event.
-  server = await startServer({ TIDINGS_SSE_RETRY: '50ms' })
-  b = await launch()
+  server = await startServer({ TIDINGS_SSE_MAX_DURATION: '1s', TIDINGS_SSE_RETRY: '50ms' })
+  b = await launchChromium(chromium, { viewport: { width: 1280, height: 800 } })
 })
 after(async () => {
   await b?.close()
@@ -108,7 +83,7 @@ test('the live tail shows what is published, once, newest first, across bounded 
     }).observe(document.getElementById('events'), { childList: true })
   })
   const sent = Date.now()
-  const first = await server.publish('orders', data, 'order.paid')
+  const first = await publishEvent(server, 'orders', data, 'order.paid')
   await page.waitForSelector(`#events li[data-id="${first.id}"]`, { timeout: 10000 })
   const delay = (await page.evaluate((id) => window.shownAt[id], first.id)) - sent
   t.diagnostic(`published to shown: ${delay} ms`)
@@ -129,7 +104,7 @@ test('the live tail shows what is published, once, newest first, across bounded 
   // Events of other topics are not shown; the stream is cut every second
   // (TIDINGS_SSE_MAX_DURATION=1s) while 30 events arrive over several
   // responses: each is shown once, newest first.
-  await server.publish('elsewhere', { skip: true })
+  await publishEvent(server, 'elsewhere', { skip: true })
   const ids = await publishPaced(server, 'room.lobby', 30, 100)
   const last = ids.at(-1)
   await page.waitForSelector(`#events li[data-id="${last}"]`, { timeout: 15000 })
@@ -143,7 +118,7 @@ test('the live tail shows what is published, once, newest first, across bounded 
   // Pause, publish, resume: the event arrives once, after the resume.
   await page.getByRole('button', { name: 'Pause' }).click()
   await page.waitForFunction(() => document.getElementById('state').textContent === 'paused')
-  const during = await server.publish('orders', { during: 'pause' })
+  const during = await publishEvent(server, 'orders', { during: 'pause' })
   await page.getByRole('button', { name: 'Resume' }).click()
   await page.waitForSelector(`#events li[data-id="${during.id}"]`, { timeout: 10000 })
   assert.deepEqual((await eventIds(page)).slice(0, 2), [during.id, last])
@@ -223,7 +198,7 @@ test('the topic list is filtered by prefix, refreshed live, and opens a tail', a
   assert.deepEqual(await names(), ['room.lobby', 'room.lobby.noise'])
 
   // A new topic appears without a reload.
-  await server.publish('room.kitchen', { kettle: 'on' })
+  await publishEvent(server, 'room.kitchen', { kettle: 'on' })
   await page.waitForFunction(() => document.querySelector('#topic-list a[href="?topics=room.kitchen"]'), null, { timeout: 10000 })
 
   // Choosing a topic tails it, and Add adds another.
@@ -233,7 +208,7 @@ test('the topic list is filtered by prefix, refreshed live, and opens a tail', a
   await page.getByRole('button', { name: 'Add room.lobby to the tail' }).click()
   await page.waitForFunction(() => document.getElementById('state').textContent === 'open', null, { timeout: 10000 })
   assert.equal(new URL(page.url()).search, '?topics=room.kitchen,room.lobby')
-  const ev = await server.publish('room.lobby', { hello: 1 })
+  const ev = await publishEvent(server, 'room.lobby', { hello: 1 })
   await page.waitForSelector(`#events li[data-id="${ev.id}"]`, { timeout: 10000 })
 
   checkClean(w, server.url)
@@ -244,7 +219,7 @@ test('at 390 px wide nothing scrolls sideways', async () => {
   const page = await b.browser.newPage()
   const w = watch(page)
   await page.setViewportSize({ width: 390, height: 844 })
-  await server.publish('a.very.long.topic.name:with-no-natural-breaks_0123456789abcdefghijklmnopqrstuvwxyz', {
+  await publishEvent(server, 'a.very.long.topic.name:with-no-natural-breaks_0123456789abcdefghijklmnopqrstuvwxyz', {
     long: 'x'.repeat(300),
     nested: { deeper: { deepest: ['a', 'b', 'c'] } },
   })
@@ -266,7 +241,7 @@ test('at 390 px wide nothing scrolls sideways', async () => {
 })
 
 test('with a secret: the token is asked for, refusals are plain, and it stays out of URLs', async () => {
-  const secured = await startServer({ TIDINGS_SECRET: SECRET, TIDINGS_PUBLIC_TOPICS: 'public.*', TIDINGS_SSE_RETRY: '50ms' })
+  const secured = await startServer({ TIDINGS_SSE_MAX_DURATION: '1s', TIDINGS_SECRET: SECRET, TIDINGS_PUBLIC_TOPICS: 'public.*', TIDINGS_SSE_RETRY: '50ms' })
   const page = await b.browser.newPage()
   const w = watch(page)
   try {

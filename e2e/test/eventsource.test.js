@@ -5,13 +5,14 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { EventSource } from 'eventsource'
-import { startServer, publishPaced, waitUntil, timeRE } from './server.js'
+import { startServer, publishAll } from '../../testing/server.mjs'
+import { publishPaced, waitUntil, timeRE } from './helpers.js'
 
 const N = 200
 
 let server
 before(async () => {
-  server = await startServer()
+  server = await startServer({ TIDINGS_SSE_MAX_DURATION: '1s' })
 })
 after(async () => {
   await server?.stop()
@@ -37,8 +38,8 @@ test('eventsource resumes across bounded responses with no loss and no repeat', 
     await waitUntil(() => cursors.length > 0, 10000, 'the starting cursor block')
     const published = await publishPaced(server, 'e2e', N, 20)
     // A sentinel published last: once it is in, every repeat would be too.
-    const sentinel = await server.publish('e2e', { sentinel: true })
-    await waitUntil(() => received.at(-1)?.event.id === sentinel.id, 30000, `the sentinel (got ${received.length} events)`)
+    const [sentinelId] = await publishAll(server, 'e2e', [{ sentinel: true }])
+    await waitUntil(() => received.at(-1)?.event.id === sentinelId, 30000, `the sentinel (got ${received.length} events)`)
     received.pop()
 
     assert.deepEqual(

@@ -5,16 +5,15 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
-import { readFile, mkdtemp, rm } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
+import { launchChromium, chromiumPath } from '../../../testing/chromium.mjs'
 import { startServer, publishAll } from './server.js'
 import { signToken } from './util.js'
 
-const chromiumPath = process.env.TIDINGS_CHROMIUM || '/usr/bin/chromium'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
 // The page subscribes once per adapter and records what each one emits.
@@ -45,7 +44,7 @@ for (const [name, opts] of Object.entries(kinds)) {
 }
 </script>`
 
-let server, statics, browser, userDataDir
+let server, statics, chrome, browser
 before(async () => {
   if (!existsSync(chromiumPath)) return
   server = await startServer({ TIDINGS_SSE_MAX_DURATION: '2s', TIDINGS_SSE_RETRY: '100ms' })
@@ -65,31 +64,17 @@ before(async () => {
     res.end(await readFile(file))
   })
   await new Promise((r) => statics.listen(0, '127.0.0.1', r))
-  userDataDir = await mkdtemp(path.join(tmpdir(), 'tidings-chromium-'))
-  browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  chrome = await launchChromium(chromium)
+  browser = chrome.browser
 })
 
 after(async () => {
-  if (browser) await browser.close()
+  if (chrome) await chrome.close()
   if (statics) {
     statics.closeAllConnections()
     statics.close()
   }
   if (server) await server.stop()
-  if (userDataDir) await rm(userDataDir, { recursive: true, force: true })
 })
 
 // Outside CI a machine without Chromium skips (and says so); in CI a
