@@ -1,0 +1,88 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tidings/tidings/store"
+)
+
+// readQuery reads, in one statement and so from one snapshot, the head,
+// the highest pruned id among the topics, and up to $3 events of the
+// topics after the cursor, merged in id order from the (topic, id) index.
+const readQuery = `WITH s AS (
+	SELECT h.last_id AS head,
+		(SELECT coalesce(max(pruned_id), 0) FROM tidings_topics WHERE topic = ANY($1::text[])) AS pruned
+	FROM tidings_head h
+)
+SELECT s.head, s.pruned, e.id, e.topic, e.type, e.data, e.time
+FROM s LEFT JOIN LATERAL (
+	SELECT x.* FROM unnest($1::text[]) AS t(topic)
+	CROSS JOIN LATERAL (
+		SELECT ev.id, ev.topic, ev.type, ev.data, ev.time FROM tidings_events ev
+		WHERE ev.topic = t.topic AND ev.id > $2 ORDER BY ev.id LIMIT $3
+	) x
+	ORDER BY x.id LIMIT $3
+) e ON true
+ORDER BY e.id`
+
+// ReadAfter returns up to limit events of topics with id > cursor in id
+// order, all from one snapshot, together with the reset decision for
+// cursor, decided exactly as the SQLite store decides it.
+func (s *Store) ReadAfter(ctx context.Context, topics []string, cursor int64, limit int) (store.Page, error) {
+	p, err := s.readAfter(ctx, topics, cursor, limit)
+	if err != nil {
+		return store.Page{}, classify(fmt.Errorf("read events: %w", err))
+	}
+	return p, nil
+}
+
+func (s *Store) readAfter(ctx context.Context, topics []string, cursor int64, limit int) (store.Page, error) {
+	rows, err := s.pool.Query(ctx, readQuery, topics, cursor, limit+1)
+	if err != nil {
+		return store.Page{}, err
+	}
+	defer rows.Close()
+	var p store.Page
+	var pruned int64
+	var events []store.Event
+	for rows.Next() {
+		var id, ms *int64
+		var topic, typ *string
+		var data []byte
+		if err := rows.Scan(&p.Head, &pruned, &id, &topic, &typ, &data, &ms); err != nil {
+			return store.Page{}, err
+		}
+		if id != nil {
+			events = append(events, store.Event{ID: *id, Topic: *topic, Type: *typ, Data: data, Time: time.UnixMilli(*ms).UTC()})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return store.Page{}, err
+	}
+
+	// The events after an expired cursor are those after one less than
+	// the first of them, and there are none after a cursor ahead of the
+	// head: the events read after the cursor as sent are the answer in
+	// every case.
+	if cursor > p.Head {
+		p.Reset, p.ResetCursor = store.ResetAhead, p.Head
+		cursor = p.Head
+	} else if cursor > 0 && pruned > cursor {
+		n := p.Head
+		if len(events) > 0 {
+			n = events[0].ID - 1
+		}
+		p.Reset, p.ResetCursor = store.ResetExpired, max(n, cursor)
+		cursor = p.ResetCursor
+	}
+	if len(events) > limit {
+		p.Events, p.More = events[:limit], true
+		p.Cursor = events[limit-1].ID
+	} else {
+		p.Events = events
+		p.Cursor = max(p.Head, cursor)
+	}
+	return p, nil
+}
