@@ -35,6 +35,8 @@ func run(args []string) int {
 		return cli.Tail(args, os.Stdout, os.Stderr)
 	case "version":
 		return cli.Version(args, os.Stdout, os.Stderr)
+	case "copy":
+		return cli.Copy(args, os.Stdout, os.Stderr)
 	case "help":
 		usage(os.Stdout)
 		return 0
@@ -54,6 +56,7 @@ Usage:
   tidings publish     publish one event: TOPIC [DATA | -]
   tidings tail        print the events of topics as they are published
   tidings version     print the version
+  tidings copy        copy a store into an empty one (SQLite or PostgreSQL)
   tidings help        show this help
 
 Run "tidings <command> --help" for a command's flags and settings.

@@ -71,10 +71,23 @@ type Importer interface {
 	Import(ctx context.Context, marks Marks, events iter.Seq2[[]Record, error]) error
 }
 
-// Copy copies the whole content of src into the empty store dst. Clients
-// of src resume on dst with their cursors and see no reset.
-func Copy(ctx context.Context, dst Importer, src Exporter) error {
-	return src.Export(ctx, func(m Marks, events iter.Seq2[[]Record, error]) error {
-		return dst.Import(ctx, m, events)
+// Copy copies the whole content of src into the empty store dst and
+// returns the number of events copied. Clients of src resume on dst with
+// their cursors and see no reset.
+func Copy(ctx context.Context, dst Importer, src Exporter) (int, error) {
+	n := 0
+	err := src.Export(ctx, func(m Marks, events iter.Seq2[[]Record, error]) error {
+		return dst.Import(ctx, m, func(yield func([]Record, error) bool) {
+			for page, err := range events {
+				n += len(page)
+				if !yield(page, err) {
+					return
+				}
+			}
+		})
 	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }

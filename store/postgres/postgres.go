@@ -405,7 +405,7 @@ func (s *Store) commitTx(ctx context.Context, batch []*appendReq, n int) ([]stor
 		}
 	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT last_id, last_time, (extract(epoch FROM clock_timestamp()) * 1000)::bigint FROM tidings_head FOR UPDATE`)
+	b.Queue(`SELECT last_id, last_time, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint FROM tidings_head FOR UPDATE`)
 	if len(keys) > 0 {
 		b.Queue(`SELECT e.topic, e.key, e.id, e.type, e.time FROM tidings_events e
 			JOIN unnest($1::text[], $2::text[]) AS k(topic, key) ON e.topic = k.topic AND e.key = k.key`, keyTopics, keys)

@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/url"
 	"os"
@@ -17,46 +16,9 @@ import (
 
 	"github.com/tidings/tidings/store"
 	"github.com/tidings/tidings/store/postgres"
+	"github.com/tidings/tidings/store/postgres/pgtest"
 	"github.com/tidings/tidings/store/storetest"
 )
-
-// freshDatabase creates an empty database on the server named by
-// TIDINGS_TEST_POSTGRES, drops it when the test ends, and returns its URL.
-// Without that variable the test is skipped.
-func freshDatabase(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("TIDINGS_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("TIDINGS_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)")
-	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", postgres.Redact(base), err)
-	}
-	defer admin.Close(ctx)
-	name := "tidings_test_" + strings.ToLower(rand.Text()[:16])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		admin, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("connect to drop %s: %v", name, err)
-			return
-		}
-		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
 
 func opener(dbURL string) func(store.Options) (store.Log, error) {
 	return func(opts store.Options) (store.Log, error) {
@@ -65,18 +27,18 @@ func opener(dbURL string) func(store.Options) (store.Log, error) {
 }
 
 func TestConformance(t *testing.T) {
-	if os.Getenv("TIDINGS_TEST_POSTGRES") == "" {
-		t.Skip("TIDINGS_TEST_POSTGRES is not set")
+	if !pgtest.Enabled() {
+		t.Skip(pgtest.Env + " is not set")
 	}
 	storetest.Run(t, func(t *testing.T) func(store.Options) (store.Log, error) {
-		return opener(freshDatabase(t))
+		return opener(pgtest.FreshDatabase(t))
 	})
 }
 
 // replicas opens n stores on one fresh database, each with its recorder.
 func replicas(t *testing.T, n int, opts store.Options) ([]store.Log, []*storetest.Recorder, string) {
 	t.Helper()
-	dbURL := freshDatabase(t)
+	dbURL := pgtest.FreshDatabase(t)
 	logs := make([]store.Log, n)
 	recs := make([]*storetest.Recorder, n)
 	for i := range n {
@@ -210,11 +172,7 @@ func TestListenConnectionRecovers(t *testing.T) {
 	t.Parallel()
 	logs, recs, dbURL := replicas(t, 2, store.Options{})
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
+	admin := pgtest.Conn(t, dbURL)
 	listeners := func() []int32 {
 		rows, err := admin.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%' ORDER BY pid`)
 		if err != nil {
@@ -267,7 +225,7 @@ func TestOpenFailsClearly(t *testing.T) {
 		{"unreachable", "postgres://tidings:s3cretpw@127.0.0.1:1/app?connect_timeout=5", []string{"127.0.0.1:1/app"}},
 		{"not a URL", "postgres://tidings:s3cretpw@127.0.0.1:bad/app", []string{"URL"}},
 	}
-	if base := os.Getenv("TIDINGS_TEST_POSTGRES"); base != "" {
+	if base := os.Getenv(pgtest.Env); base != "" {
 		u, _ := url.Parse(base)
 		u.User = url.UserPassword("postgres", "s3cretpw")
 		u.Path = "/no_such_database"
@@ -299,17 +257,13 @@ func TestOpenFailsClearly(t *testing.T) {
 // TestPingReflectsTheDatabase: Ping fails once the database goes away.
 func TestPingReflectsTheDatabase(t *testing.T) {
 	t.Parallel()
-	dbURL := freshDatabase(t)
+	dbURL := pgtest.FreshDatabase(t)
 	ctx := context.Background()
 	s := storetest.MustOpen(t, opener(dbURL), store.Options{})
 	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
-	admin, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
+	admin := pgtest.Conn(t, dbURL)
 	if _, err := admin.Exec(ctx, `ALTER DATABASE `+strings.TrimPrefix(mustPath(t, dbURL), "/")+` SET default_transaction_read_only = on`); err != nil {
 		t.Fatal(err)
 	}
@@ -350,12 +304,12 @@ func TestCopyBetweenBackends(t *testing.T) {
 	src := storetest.MustOpen(t, sqliteAt(filepath.Join(dir, "src.db")), opts)
 	storetest.Fill(t, src)
 
-	pg := storetest.MustOpen(t, opener(freshDatabase(t)), opts)
-	if err := store.Copy(ctx, pg.(store.Importer), src.(store.Exporter)); err != nil {
+	pg := storetest.MustOpen(t, opener(pgtest.FreshDatabase(t)), opts)
+	if _, err := store.Copy(ctx, pg.(store.Importer), src.(store.Exporter)); err != nil {
 		t.Fatalf("copy to PostgreSQL: %v", err)
 	}
 	back := storetest.MustOpen(t, sqliteAt(filepath.Join(dir, "back.db")), opts)
-	if err := store.Copy(ctx, back.(store.Importer), pg.(store.Exporter)); err != nil {
+	if _, err := store.Copy(ctx, back.(store.Importer), pg.(store.Exporter)); err != nil {
 		t.Fatalf("copy back to SQLite: %v", err)
 	}
 	storetest.CheckCopy(t, src, back)

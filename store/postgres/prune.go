@@ -69,7 +69,7 @@ func (s *Store) prune(ctx context.Context, conn *pgxpool.Conn) (int, error) {
 		// cutoff is taken from the database's clock, like commit times.
 		var bound *int64
 		err := conn.QueryRow(ctx, `SELECT max(id) FROM (SELECT id, time FROM tidings_events ORDER BY id LIMIT $1) s
-			WHERE time < (extract(epoch FROM clock_timestamp()) * 1000)::bigint - $2`, pruneChunk, retention).Scan(&bound)
+			WHERE time < floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - $2`, pruneChunk, retention).Scan(&bound)
 		if err != nil {
 			return total, fmt.Errorf("prune: find expired: %w", err)
 		}

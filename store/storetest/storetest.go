@@ -730,7 +730,7 @@ func testCopyKeepsEverything(t *testing.T, h harness) {
 	src := h.open(t, store.Options{MaxEventsPerTopic: 10})
 	Fill(t, src)
 	dst := h.open(t, store.Options{MaxEventsPerTopic: 10})
-	if err := store.Copy(context.Background(), dst.(store.Importer), src.(store.Exporter)); err != nil {
+	if _, err := store.Copy(context.Background(), dst.(store.Importer), src.(store.Exporter)); err != nil {
 		t.Fatal(err)
 	}
 	CheckCopy(t, src, dst)
@@ -741,7 +741,7 @@ func testImportRefusesNonEmpty(t *testing.T, h harness) {
 	MustAppend(t, src, In("a", "1"))
 	dst := h.open(t, store.Options{})
 	MustAppend(t, dst, In("b", "1"))
-	if err := store.Copy(context.Background(), dst.(store.Importer), src.(store.Exporter)); err == nil {
+	if _, err := store.Copy(context.Background(), dst.(store.Importer), src.(store.Exporter)); err == nil {
 		t.Fatal("copy into a store holding events succeeded")
 	}
 	if _, recs := Dump(t, dst); len(recs) != 1 || recs[0].Topic != "b" {
