@@ -111,8 +111,8 @@ func (f *follower) catchUp(target int64) bool {
 func (f *follower) readPage(target int64) (bool, error) {
 	ctx, cancel := context.WithTimeout(f.s.ctx, commitTimeout)
 	defer cancel()
-	rows, err := f.s.pool.Query(ctx, `SELECT h.last_id, p.pruned_id, e.id, e.topic, e.type, e.data, e.time
-		FROM tidings_head h CROSS JOIN tidings_pruned p
+	rows, err := f.s.pool.Query(ctx, `SELECT s.head, s.pruned, e.id, e.topic, e.type, e.data, e.time
+		FROM (SELECT (SELECT last_id FROM tidings_head) AS head, (SELECT pruned_id FROM tidings_pruned) AS pruned) s
 		LEFT JOIN LATERAL (SELECT id, topic, type, data, time FROM tidings_events WHERE id > $1 ORDER BY id LIMIT $2) e ON true
 		ORDER BY e.id`, f.seen, followPage)
 	if err != nil {

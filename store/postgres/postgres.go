@@ -151,6 +151,12 @@ func Open(ctx context.Context, rawURL string, opts store.Options) (*Store, error
 	if !strings.Contains(rawURL, "pool_max_conns") {
 		cfg.MaxConns = defaultMaxConns
 	}
+	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
+		// Every query here is a short index lookup; compiling one with JIT
+		// (which a fresh table's estimates can trigger) takes longer than
+		// running it many times over.
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
 	}

@@ -83,3 +83,20 @@ func Conn(t testing.TB, dbURL string) *pgx.Conn {
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
 }
+
+// WithParam returns dbURL with the query parameter key set to value, or
+// removed when value is "".
+func WithParam(dbURL, key, value string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		panic(err)
+	}
+	q := u.Query()
+	if value == "" {
+		q.Del(key)
+	} else {
+		q.Set(key, value)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
