@@ -15,6 +15,7 @@ import (
 
 	"github.com/tidings/tidings/cli"
 	"github.com/tidings/tidings/server"
+	"github.com/tidings/tidings/store/postgres"
 )
 
 func runServe(args []string) int {
@@ -87,7 +88,7 @@ func serve(ctx context.Context, cfg server.Config) error {
 	if srv.Open() {
 		log.Warn("no TIDINGS_SECRET set: anyone who can reach this server may publish and subscribe")
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB, "head", srv.Head(), "startup", time.Since(start).Round(time.Microsecond).String())
+	log.Info("listening", "addr", ln.Addr().String(), "db", postgres.Redact(cfg.DB), "head", srv.Head(), "startup", time.Since(start).Round(time.Microsecond).String())
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

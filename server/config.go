@@ -21,7 +21,7 @@ import (
 // TIDINGS_* environment variables; DefaultConfig gives the defaults.
 type Config struct {
 	Addr              string        `envconfig:"ADDR" default:":8080" desc:"listen address"`
-	DB                string        `envconfig:"DB" default:"data/tidings.db" desc:"SQLite file (its folder is created)"`
+	DB                string        `envconfig:"DB" default:"data/tidings.db" desc:"SQLite file (its folder is created), or a postgres:// URL shared by replicas"`
 	SSEMaxDuration    time.Duration `envconfig:"SSE_MAX_DURATION" default:"50s" desc:"longest SSE response"`
 	SSERetry          time.Duration `envconfig:"SSE_RETRY" default:"1s" desc:"the retry: hint sent to SSE clients"`
 	Heartbeat         time.Duration `envconfig:"HEARTBEAT" default:"15s" desc:"idle comment interval on SSE"`
@@ -135,7 +135,7 @@ func (c *Config) Validate() error {
 	case c.MaxSubscribers < 1:
 		return errors.New("TIDINGS_MAX_SUBSCRIBERS must be at least 1")
 	case c.DB == "":
-		return errors.New("TIDINGS_DB must name the SQLite file")
+		return errors.New("TIDINGS_DB must name the SQLite file or a postgres:// URL")
 	}
 	switch c.Console = strings.ToLower(strings.TrimSpace(c.Console)); c.Console {
 	case "on", "off":

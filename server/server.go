@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/tidings/tidings/handlers"
 	"github.com/tidings/tidings/metrics"
 	"github.com/tidings/tidings/store"
+	"github.com/tidings/tidings/store/postgres"
 	"github.com/tidings/tidings/stream"
 )
 
@@ -59,13 +61,17 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, auth: a, metrics: metrics.New(cfg.DB)}
+	dbFile := cfg.DB
+	if IsPostgresURL(cfg.DB) {
+		dbFile = "" // no file to measure
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, auth: a, metrics: metrics.New(dbFile)}
 
 	// Commits and prunes flow from the store's writer to the hub, which
 	// wakes the subscribers; reads older than the hub's tail go back to
 	// the store.
 	s.hub = stream.NewHub(stream.HubOptions{MaxSubscribers: cfg.MaxSubscribers})
-	st, err := store.Open(cfg.DB, store.Options{
+	st, err := openLog(ctx, cfg.DB, store.Options{
 		Retention:         cfg.Retention,
 		MaxEventsPerTopic: cfg.MaxEventsPerTopic,
 		PruneInterval:     cfg.PruneInterval,
@@ -188,4 +194,19 @@ func (s *Server) Close(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// IsPostgresURL reports whether db (TIDINGS_DB) names a PostgreSQL
+// database rather than a SQLite file.
+func IsPostgresURL(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// openLog opens the backend TIDINGS_DB names: a PostgreSQL database shared
+// with other replicas, or a SQLite file.
+func openLog(ctx context.Context, db string, opts store.Options) (Log, error) {
+	if IsPostgresURL(db) {
+		return postgres.Open(ctx, db, opts)
+	}
+	return store.Open(db, opts)
 }
