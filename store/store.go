@@ -100,7 +100,9 @@ type Options struct {
 	// publisher of that commit is answered. It must not block for long.
 	OnCommit func([]Event)
 	// OnPrune is called after a pruning transaction commits with the
-	// highest id it deleted.
+	// highest id it deleted. It is called from the same goroutine as
+	// OnCommit; a backend whose commits come from elsewhere (PostgreSQL)
+	// may report a mark above the ids it has handed to OnCommit so far.
 	OnPrune func(maxID int64)
 	// Observer, if set, is told about every commit and prune.
 	Observer Observer

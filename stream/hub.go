@@ -60,6 +60,9 @@ type Hub struct {
 
 	mu   sync.RWMutex
 	head int64 // largest id committed, as seen by Committed
+	// pruned is the highest pruned id reported by Pruned; it may be above
+	// head until the commits up to it arrive.
+	pruned int64
 	// tail holds every event with id > base, oldest first.
 	base      int64
 	tail      []*Event
@@ -117,11 +120,22 @@ func (h *Hub) Committed(events []store.Event) {
 		enc[i].Committed = now
 	}
 	h.mu.Lock()
+	// Events at or below the head are already known (a store that commits
+	// on its own may deliver some before Attach read its head): skip them,
+	// so the head never moves back.
+	for len(enc) > 0 && enc[0].ID <= h.head {
+		enc = enc[1:]
+	}
+	if len(enc) == 0 {
+		h.mu.Unlock()
+		return
+	}
 	for _, e := range enc {
 		h.tail = append(h.tail, e)
 		h.tailBytes += len(e.Frame)
 	}
 	h.head = enc[len(enc)-1].ID
+	h.applyPrunedLocked()
 	h.trimLocked()
 	// Collect the subscribers under the lock but wake them after it: a
 	// reader woken while the lock is held would block on it at once, and
@@ -175,19 +189,30 @@ func (h *Hub) dropLocked(drop int) {
 func (h *Hub) Pruned(maxID int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if maxID <= h.base {
+	h.pruned = max(h.pruned, maxID)
+	h.applyPrunedLocked()
+}
+
+// applyPrunedLocked drops the tail's events at or below the pruned mark
+// and raises base to it (capped at the head). A mark above the head (a
+// replica that learns of a prune before the commits it followed) is kept
+// and applied by Committed in the same critical section as the events,
+// so no reader ever sees those events without the mark.
+func (h *Hub) applyPrunedLocked() {
+	if h.pruned <= h.base {
 		return
 	}
-	i := sort.Search(len(h.tail), func(i int) bool { return h.tail[i].ID > maxID })
+	h.dropThroughLocked(h.pruned)
+	h.base = max(h.base, min(h.pruned, h.head))
+}
+
+// dropThroughLocked drops the tail's events with ids up to id.
+func (h *Hub) dropThroughLocked(id int64) {
+	i := sort.Search(len(h.tail), func(i int) bool { return h.tail[i].ID > id })
 	for _, e := range h.tail[:i] {
 		h.tailBytes -= len(e.Frame)
 	}
-	if i == 0 {
-		h.base = max(h.base, min(maxID, h.head))
-		return
-	}
 	h.dropLocked(i)
-	h.base = max(h.base, min(maxID, h.head))
 }
 
 // Attach makes st the source of reads older than the tail and starts the
@@ -202,11 +227,7 @@ func (h *Hub) Attach(ctx context.Context, st Store) error {
 	defer h.mu.Unlock()
 	h.store = st
 	h.head = max(h.head, head)
-	i := sort.Search(len(h.tail), func(i int) bool { return h.tail[i].ID > head })
-	for _, e := range h.tail[:i] {
-		h.tailBytes -= len(e.Frame)
-	}
-	h.dropLocked(i)
+	h.dropThroughLocked(head)
 	h.base = max(h.base, head)
 	return nil
 }

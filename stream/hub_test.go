@@ -204,3 +204,71 @@ func TestHubSubscriberLimitAndStop(t *testing.T) {
 		t.Fatalf("active = %d, want 0", got)
 	}
 }
+
+// recordingStore answers reads below the tail and records their cursors.
+type recordingStore struct {
+	head  int64
+	reads []int64
+}
+
+func (r *recordingStore) Head(context.Context) (int64, error) { return r.head, nil }
+
+func (r *recordingStore) ReadAfter(_ context.Context, _ []string, cursor int64, _ int) (store.Page, error) {
+	r.reads = append(r.reads, cursor)
+	return store.Page{Cursor: cursor}, nil
+}
+
+func event(id int64) store.Event {
+	return store.Event{ID: id, Topic: "t", Type: "message", Data: json.RawMessage(`1`), Time: time.UnixMilli(1)}
+}
+
+// A replica may learn of a prune before the commits it follows (the mark
+// is above its head): the hub applies the mark together with those
+// commits, so a cursor in the pruned range goes to the store (which
+// answers with a reset) instead of being served the later events.
+func TestHubPrunedMarkAboveHead(t *testing.T) {
+	t.Parallel()
+	st := &recordingStore{}
+	hub := stream.NewHub(stream.HubOptions{})
+	if err := hub.Attach(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	hub.Committed([]store.Event{event(1), event(2), event(3)})
+	hub.Pruned(5) // 4 and 5 were pruned before this hub read them
+	if b, err := hub.Read(t.Context(), []string{"t"}, 3, 10); err != nil || len(b.Events) != 0 || len(st.reads) != 0 {
+		t.Fatalf("read at the head before the commits: %+v %v, store reads %v", b, err, st.reads)
+	}
+	hub.Committed([]store.Event{event(6), event(7)})
+	if _, err := hub.Read(t.Context(), []string{"t"}, 3, 10); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.reads) != 1 || st.reads[0] != 3 {
+		t.Fatalf("a cursor in the pruned range was served from the tail; store reads %v, want [3]", st.reads)
+	}
+	b, err := hub.Read(t.Context(), []string{"t"}, 5, 10)
+	if err != nil || batchIDs(b) != "[6 7]" {
+		t.Fatalf("read after the mark: %s %v, want [6 7] from the tail", batchIDs(b), err)
+	}
+}
+
+// Commits at or below the head (delivered again by a store that commits
+// on its own) are skipped: the head never moves back.
+func TestHubHeadNeverMovesBack(t *testing.T) {
+	t.Parallel()
+	hub := stream.NewHub(stream.HubOptions{})
+	if err := hub.Attach(t.Context(), &recordingStore{head: 10}); err != nil {
+		t.Fatal(err)
+	}
+	hub.Committed([]store.Event{event(9), event(10), event(11)})
+	if got := hub.Head(); got != 11 {
+		t.Fatalf("head: got %d, want 11", got)
+	}
+	hub.Committed([]store.Event{event(8)})
+	if got := hub.Head(); got != 11 {
+		t.Fatalf("head after an old commit: got %d, want 11", got)
+	}
+	b, err := hub.Read(t.Context(), []string{"t"}, 10, 10)
+	if err != nil || batchIDs(b) != "[11]" {
+		t.Fatalf("read: %s %v, want [11]", batchIDs(b), err)
+	}
+}

@@ -39,8 +39,7 @@ func (s *Store) follow() {
 type follower struct {
 	s    *Store
 	seen int64 // every event up to seen was handed to OnCommit (or pruned)
-	// prunedDone is the pruned mark last handed to OnPrune, capped at
-	// seen: a mark above seen is handed again once seen passes it.
+	// prunedDone is the pruned mark last handed to OnPrune.
 	prunedDone int64
 }
 
@@ -136,6 +135,16 @@ func (f *follower) readPage(target int64) (bool, error) {
 	if err := rows.Err(); err != nil {
 		return false, err
 	}
+	// The pruned mark goes first: the hub keeps a mark above its head and
+	// applies it together with the events, so events whose older
+	// neighbours were pruned before this replica read them are never
+	// served without the mark that makes the store answer with a reset.
+	if pruned > f.prunedDone {
+		if f.s.opts.OnPrune != nil {
+			f.s.opts.OnPrune(pruned)
+		}
+		f.prunedDone = pruned
+	}
 	if len(evs) > 0 {
 		if f.s.opts.OnCommit != nil {
 			f.s.opts.OnCommit(evs)
@@ -146,12 +155,6 @@ func (f *follower) readPage(target int64) (bool, error) {
 		// Everything up to the head of this snapshot was read: what is
 		// missing was pruned.
 		f.setSeen(head)
-	}
-	if mark := min(pruned, f.seen); mark > f.prunedDone {
-		if f.s.opts.OnPrune != nil {
-			f.s.opts.OnPrune(pruned)
-		}
-		f.prunedDone = mark
 	}
 	if target > 0 {
 		return f.seen >= target, nil
