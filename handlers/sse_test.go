@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tidings/tidings/server"
+	"github.com/tidings/tidings/stream"
 )
 
 func TestSSEFraming(t *testing.T) {
@@ -84,6 +85,38 @@ func TestSSEFraming(t *testing.T) {
 			t.Errorf("message event: got %+v", e2)
 		}
 	})
+}
+
+// With ?untyped=1 no event block has an event line, so an EventSource's
+// onmessage sees every event; the type stays in the data and the control
+// blocks keep theirs.
+func TestSSEUntyped(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, func(c *server.Config) { c.SSEMaxDuration = 300 * time.Millisecond })
+	custom := s.publish(t, "orders", `{"data":{"n":1},"type":"order.paid"}`)
+	plain := s.publish(t, "orders", `{"data":"text"}`)
+	pl, _ := s.poll(t, "orders", "?cursor=0")
+
+	ss := s.openSSE(t, "/v1/topics/orders/sse?cursor=0&untyped=1", nil)
+	blocks := ss.rest(t)
+	if len(blocks) != 4 {
+		t.Fatalf("blocks: got %d, want start, 2 events, final", len(blocks))
+	}
+	if got, want := blocks[0].Raw, "retry: 1000\n"+cursorBlockRaw(0, ""); got != want {
+		t.Errorf("start: got %q, want %q", got, want)
+	}
+	for i, p := range []published{custom, plain} {
+		b := blocks[1+i]
+		if want := fmt.Sprintf("id: %d\ndata: %s\n\n", p.ID, pl.Events[i].raw(t)); b.Raw != want {
+			t.Errorf("event %d: got %q, want %q", i, b.Raw, want)
+		}
+		if e := eventOf(t, b); e.Type != pl.Events[i].Type {
+			t.Errorf("event %d type in the data: got %q, want %q", i, e.Type, pl.Events[i].Type)
+		}
+	}
+	if got, want := blocks[3].Raw, cursorBlockRaw(plain.ID, stream.EndMaxDuration); got != want {
+		t.Errorf("final: got %q, want %q", got, want)
+	}
 }
 
 // raw re-encodes a poll event the way the server writes it, to compare

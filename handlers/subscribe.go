@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -96,6 +97,11 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 		return
 	}
 	out := s.newSSEWriter(w)
+	// ?untyped=1 leaves the event line out of event blocks, so that an
+	// EventSource's onmessage sees every event; the type stays in the data.
+	if v, _ := queryValue(r.URL.RawQuery, "untyped"); v == "1" || v == "true" {
+		out.untyped = true
+	}
 	if overLimit {
 		s.sseRefuse(r, out, req, stream.EndOverloaded)
 		return
@@ -227,7 +233,7 @@ func (s *Server) pump(r *http.Request, out *sseWriter, sub *stream.Subscription,
 // why the stream ends when the client cannot take them, else "".
 func (s *Server) deliver(ctx context.Context, out *sseWriter, batch stream.Batch, live bool, info *requestInfo) string {
 	for _, e := range batch.Events {
-		out.write(e.Frame)
+		out.event(e)
 	}
 	if out.flush() != nil {
 		return cutOff(ctx)
@@ -321,6 +327,7 @@ type sseWriter struct {
 	timeout time.Duration
 	rearm   time.Time // when the deadline must move again
 	err     error
+	untyped bool // event blocks without their event line
 }
 
 func (o *sseWriter) arm() {
@@ -338,6 +345,21 @@ func (o *sseWriter) write(b []byte) {
 	o.arm()
 	_, o.err = o.w.Write(b)
 }
+
+// event writes e's block; untyped, it is the block of its id and data lines
+// alone, which is what the frame holds for a "message" event.
+func (o *sseWriter) event(e *stream.Event) {
+	if !o.untyped {
+		o.write(e.Frame)
+		return
+	}
+	o.write(e.Frame[:bytes.IndexByte(e.Frame, '\n')+1]) // "id: N\n"
+	o.write(dataPrefix)
+	o.write(e.JSON)
+	o.write(blockEnd)
+}
+
+var dataPrefix, blockEnd = []byte("data: "), []byte("\n\n")
 
 func (o *sseWriter) flush() error {
 	if o.err == nil {
