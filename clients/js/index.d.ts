@@ -1,5 +1,6 @@
-// Types for tidings-client. The wire contract is docs/api.md; the
-// usage guide is docs/client.md.
+// Types for tidings-client. The wire contract is docs/api.md; the usage
+// guide is docs/client.md. They need no DOM library: they compile in a
+// mini-program TypeScript project as in a browser one.
 
 /** An event as stored by the server, handed over by both transports. */
 export interface TidingsEvent<T = unknown> {
@@ -17,7 +18,7 @@ export type ResetReason = 'cursor_expired' | 'cursor_ahead'
 
 /** The cursor could not be honoured; the subscription continues from `cursor`. */
 export interface ResetInfo {
-  reason: ResetReason | string
+  reason: ResetReason | (string & {})
   cursor: number
 }
 
@@ -32,12 +33,25 @@ export interface TidingsError extends Error {
 /** The part of the WeChat `wx` object the client uses (also fits `uni`, Taro). */
 export interface WxLike {
   request(options: Record<string, any>): any
+  canIUse?(schema: string): boolean
   getStorageSync?(key: string): any
-  setStorageSync?(key: string, value: string): void
+  setStorageSync?(key: string, value: any): void
+  removeStorageSync?(key: string): void
   onNetworkStatusChange?(listener: (res: { isConnected: boolean }) => void): void
+  offNetworkStatusChange?(listener: (res: { isConnected: boolean }) => void): void
+  onAppHide?(listener: (res: any) => void): void
+  offAppHide?(listener: (res: any) => void): void
+  onAppShow?(listener: (res: any) => void): void
+  offAppShow?(listener: (res: any) => void): void
 }
 
+/** A fetch function; the DOM's `fetch` is one. */
+export type FetchLike = (url: string, init?: any) => Promise<any>
+
 export type Token = string | null | undefined | (() => string | null | undefined | Promise<string | null | undefined>)
+
+/** Removes the listener it was returned for. */
+export type Unsubscribe = () => void
 
 export interface CommonOptions {
   /** Server base URL, e.g. "https://push.example.com". A trailing slash is ignored. */
@@ -49,7 +63,7 @@ export interface CommonOptions {
   /** The `wx` object to use; default the global one. */
   wx?: WxLike
   /** A fetch implementation; `null` to do without (SSE then uses EventSource). */
-  fetch?: typeof fetch | null
+  fetch?: FetchLike | null
   /** An EventSource implementation, used where fetch cannot stream. */
   EventSource?: any
   /** First delay after a failure, in ms; it doubles per failure, with jitter. Default 1000. */
@@ -69,32 +83,37 @@ export interface TidingsOptions extends CommonOptions {
    * "tidings:cursor:<url>:<sorted topics joined by ','>". Default: from now.
    */
   cursor?: number | 'storage'
-  /** With transport 'auto': ms without a byte on a new stream before switching to long-poll. Default 5000; 0 never. */
+  /** With transport 'auto': ms of silence after a stream's headers before switching to long-poll. Default 5000; 0 never. */
   fallbackAfter?: number
-  /** Long-poll timeout asked of the server, in seconds. Default 25. */
+  /** Long-poll timeout asked of the server, in seconds. Default 25; keep it under 50 for WeChat. */
   pollTimeout?: number
   /** ms of silence after which an open stream is replaced. Default 45000; 0 never. */
   idleTimeout?: number
-  /** Event types to listen for when the stream runs over EventSource ("message" always is). */
-  types?: string[]
+  /** With cursor 'storage': ms between two cursor writes at most. Default 1000; 0 writes on every change. */
+  saveEvery?: number
+  /** WeChat: stop on wx.onAppHide and start again on wx.onAppShow. Default false. */
+  appLifecycle?: boolean
 }
 
-export interface TidingsEvents {
-  event: TidingsEvent
+export interface TidingsEvents<T = unknown> {
+  event: TidingsEvent<T>
   reset: ResetInfo
   state: State
   error: TidingsError
 }
 
-/** One subscription to one or more topics. */
-export class Tidings {
+/** One subscription to one or more topics; T is the type of `e.data`. */
+export declare class Tidings<T = unknown> {
   constructor(options: TidingsOptions)
-  /** Opens the subscription (e.g. in App.onShow). Does nothing if it runs. */
+  /** Opens the subscription (e.g. in App.onShow). Does nothing if it runs. Streams again after a fallback. */
   start(): this
   /** Aborts the open request and keeps the cursor (e.g. in App.onHide). */
   stop(): this
-  on<K extends keyof TidingsEvents>(type: K, listener: (value: TidingsEvents[K]) => void): this
-  off<K extends keyof TidingsEvents>(type: K, listener: (value: TidingsEvents[K]) => void): this
+  /** Adds a listener; the returned function removes it. */
+  on<K extends keyof TidingsEvents<T>>(type: K, listener: (value: TidingsEvents<T>[K]) => void): Unsubscribe
+  /** Adds a listener called at most once. */
+  once<K extends keyof TidingsEvents<T>>(type: K, listener: (value: TidingsEvents<T>[K]) => void): Unsubscribe
+  off<K extends keyof TidingsEvents<T>>(type: K, listener: (value: TidingsEvents<T>[K]) => void): this
   /** The last id handled; null until known for a subscription "from now". */
   readonly cursor: number | null
   readonly state: State
@@ -119,11 +138,11 @@ export interface Published {
   duplicate?: boolean
 }
 
-/** Publishes in order through a queue that retries across network failures. */
-export class Publisher {
+/** Publishes in order through a queue that retries across network failures; T is the type of `data`. */
+export declare class Publisher<T = unknown> {
   constructor(options: CommonOptions)
   /** Resolves once the server has stored the event; rejects if the server refuses it. */
-  publish(topic: string, data: unknown, options?: PublishOptions): Promise<Published>
+  publish<D extends T = T>(topic: string, data: D, options?: PublishOptions): Promise<Published>
   /** Retries the queue now instead of at the next backoff. */
   flush(): void
   /** Events not yet acknowledged. */
@@ -131,11 +150,11 @@ export class Publisher {
 }
 
 /** The event-stream parser (WHATWG rules), exported for reuse and tests. */
-export class Parser {
+export declare class Parser {
   constructor(onEvent: (block: { type: string; data: string; id: string }) => void, onRetry?: (ms: number) => void)
   push(chunk: Uint8Array | ArrayBuffer): void
   readonly lastEventId: string
 }
 
 /** UTF-8 to string with U+FFFD for malformed input, for runtimes without TextDecoder. */
-export function decodeUtf8(bytes: Uint8Array): string
+export declare function decodeUtf8(bytes: Uint8Array): string

@@ -15,7 +15,7 @@ function subscribers(t, url, topics) {
   const common = { url, topics, platform: 'browser', minDelay: 100, maxDelay: 1000 }
   const subs = {
     fetch: new Tidings({ ...common, transport: 'sse' }),
-    eventsource: new Tidings({ ...common, transport: 'sse', fetch: null, EventSource, types: ['tick'] }),
+    eventsource: new Tidings({ ...common, transport: 'sse', fetch: null, EventSource }),
     poll: new Tidings({ ...common, transport: 'poll', pollTimeout: 2 }),
   }
   const recs = {}

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { createWx } from './wx.js'
-import { startServer, publishAll, repoRoot } from './server.js'
+import { startServer, publishAll, repoRoot, request } from './server.js'
 import { waitUntil } from './util.js'
 
 test('the mini-program example lists events and catches up after onHide/onShow', async (t) => {
@@ -20,10 +20,11 @@ test('the mini-program example lists events and catches up after onHide/onShow',
   const dir = await mkdtemp(path.join(tmpdir(), 'tidings-example-'))
   after(() => rm(dir, { recursive: true, force: true }))
   await mkdir(path.join(dir, 'pages/index'), { recursive: true })
-  for (const f of ['app.js', 'pages/index/index.js']) {
+  for (const f of ['app.js', 'config.js', 'pages/index/index.js']) {
     const src = (await readFile(path.join(example, f), 'utf8'))
       .replace(`from 'tidings-client'`, `from '${client}'`)
-      .replace('https://push.example.com', server.url)
+      .replace(`from './config.js'`, `from './config.mjs'`)
+      .replaceAll('http://127.0.0.1:8080', server.url)
     await writeFile(path.join(dir, f.replace(/\.js$/, '.mjs')), src)
   }
   const appJson = JSON.parse(await readFile(path.join(example, 'app.json'), 'utf8'))
@@ -42,7 +43,9 @@ test('the mini-program example lists events and catches up after onHide/onShow',
   })
   await import(pathToFileURL(path.join(dir, 'app.mjs')).href)
   await import(pathToFileURL(path.join(dir, 'pages/index/index.mjs')).href)
+  let setDataCalls = 0
   page.setData = function (d) {
+    setDataCalls++
     Object.assign(this.data, d)
   }
 
@@ -64,11 +67,26 @@ test('the mini-program example lists events and catches up after onHide/onShow',
     want.slice().reverse(),
   )
   assert.equal(page.data.events[0].text, '"while hidden 🙂"')
-  assert.equal(wx.getStorageSync(app.sub.key), String(want.at(-1)))
+  await waitUntil(() => wx.getStorageSync(app.sub.key) === String(want.at(-1)), 'the stored cursor')
+
+  // Fifty events committed at once reach the page in a few setData calls,
+  // not fifty.
+  const before = setDataCalls
+  const batch = await request('POST', `${server.url}/v1/events`, {
+    events: Array.from({ length: 50 }, (_, i) => ({ topic: 'room.lobby', data: i })),
+  })
+  assert.equal(batch.status, 201)
+  want.push(...batch.body.events.map((e) => e.id))
+  await waitUntil(() => page.data.events.length === 53, 'fifty more rows')
+  assert.ok(setDataCalls - before < 10, `${setDataCalls - before} setData calls for 50 events`)
+  assert.deepEqual(
+    page.data.events.map((r) => r.id),
+    want.slice().reverse(),
+  )
 
   page.onUnload()
   want.push(...(await publishAll(server, 'room.lobby', ['after unload'])))
   await waitUntil(() => app.sub.cursor === want.at(-1), 'the subscription to go on')
-  assert.equal(page.data.events.length, 3, 'an unloaded page no longer listens')
+  assert.equal(page.data.events.length, 53, 'an unloaded page no longer listens')
   app.onHide()
 })
