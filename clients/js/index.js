@@ -434,7 +434,8 @@ export class Publisher {
   publish(topic, data, opts) {
     opts = opts || {}
     return new Promise((resolve, reject) => {
-      this._add({ topic, body: JSON.stringify({ data, type: opts.type, key: opts.key || newKey() }), resolve, reject })
+      const key = opts.key || newKey()
+      this._add({ key, topic, body: JSON.stringify({ data, type: opts.type, key }), resolve, reject })
     })
   }
 
