@@ -432,3 +432,51 @@ test('wx where canIUse says no chunked reading (base library before 2.20.2) long
   assert.ok(s.requests.every((q) => !isSSE(q)), 'no stream reached the server')
   assert.equal(wx.stats.maxOpen, 1)
 })
+
+test('a fetch without a readable body: each whole body is delivered, and its silence counts toward the fallback', async (t) => {
+  const s = await stub((req, res, info) => {
+    if (isSSE(info)) {
+      startSSE(res, 0)
+      const c = Number(info.cursor ?? 10)
+      res.write(sseCursor(c) + sseEvent(ev(c + 1, 'whole ' + c, 'order.paid')))
+      // Bounded responses of 150 ms, far shorter than fallbackAfter.
+      return setTimeout(() => res.end(sseCursor(c + 1, 'max_duration')), 150)
+    }
+    const c = Number(info.cursor)
+    json(res, 200, { events: [ev(c + 1, 'poll ' + c)], cursor: c + 1, more: false, reset: false })
+  })
+  // As a fetch of a runtime whose Response has no readable body.
+  const wholeFetch = (url, init) =>
+    fetch(url, init).then((res) => ({ status: res.status, headers: res.headers, body: null, text: () => res.text(), arrayBuffer: () => res.arrayBuffer() }))
+  const [sub, r] = client(t, s, { fetch: wholeFetch, fallbackAfter: 2000 })
+  sub.start()
+  await waitUntil(() => sub.transport === 'poll', 'the fallback')
+  await waitUntil(() => r.events.length >= 6, 'events by poll too')
+  const streamed = s.requests.filter(isSSE).length
+  assert.ok(streamed >= 2, `${streamed} whole bodies before the fallback`)
+  assert.deepEqual(
+    r.ids(),
+    r.ids().map((_, i) => 11 + i),
+    'every id once, in order',
+  )
+  assert.equal(r.events[0].data, 'whole 10')
+  assert.equal(r.events[0].type, 'order.paid')
+  sub.stop()
+  sub.start()
+  assert.equal(sub.transport, 'sse', 'start() streams again')
+})
+
+test('headers delayed past fallbackAfter: the stream is kept (browser)', async (t) => {
+  const s = await stub((req, res, info) => {
+    setTimeout(() => {
+      startSSE(res, 0)
+      res.write(sseCursor(5) + sseEvent(ev(6, 'late but streamed')))
+    }, 600)
+  })
+  const [sub, r] = client(t, s, { fallbackAfter: 300 })
+  sub.start()
+  await waitUntil(() => r.events.length === 1, 'the event')
+  assert.equal(sub.transport, 'sse')
+  assert.equal(s.requests.length, 1)
+  assert.ok(s.requests.every(isSSE))
+})
