@@ -1,6 +1,6 @@
 // tidings-client: subscribe to a tidings server over bounded SSE or long-poll
 // from browsers, WeChat mini-programs and anything with fetch, and publish
-// through an offline queue. See docs/client.md.
+// in order with retries. See docs/client.md.
 import { Parser } from './src/parser.js'
 import { platform, httpError } from './src/platform.js'
 
@@ -15,7 +15,7 @@ const defaults = {
   idleTimeout: 45000,
   minDelay: 1000,
   maxDelay: 30000,
-  types: [],
+  saveEvery: 1000,
 }
 
 // backoff is exponential with jitter: a delay in [d/2, d) where d doubles per
@@ -32,9 +32,19 @@ class Emitter {
     this._l = {}
   }
 
+  // on adds a listener and returns a function that removes it.
   on(type, fn) {
     ;(this._l[type] = this._l[type] || []).push(fn)
-    return this
+    return () => this.off(type, fn)
+  }
+
+  // once adds a listener that is removed before its first call.
+  once(type, fn) {
+    const off = this.on(type, (v) => {
+      off()
+      fn(v)
+    })
+    return off
   }
 
   off(type, fn) {
@@ -78,15 +88,33 @@ export class Tidings extends Emitter {
     // null: not known yet, the first request starts from the head.
     this.cursor = /^[0-9]+$/.test(String(c)) ? +c : null
     this.state = 'stopped'
-    this.transport = o.transport === 'poll' || !this.p.stream ? 'poll' : 'sse'
     this.gen = 0
     this.fails = 0
     this.retry = null
+    this._stream()
+  }
+
+  // _stream chooses streaming again, unless told to poll or unable to stream.
+  _stream() {
+    this.transport = this.o.transport === 'poll' || !this.p.stream ? 'poll' : 'sse'
+    this.silent = 0
   }
 
   start() {
     if (this.state === 'stopped') {
+      if (!this.unwatch)
+        this.unwatch = this.p.watch(
+          {
+            online: () => this._now(true),
+            visible: () => this._now(),
+            hide: () => this._pause(true),
+            show: () => this.paused && this.start(),
+          },
+          this.o,
+        )
+      this.paused = false
       this.fails = 0
+      this._stream()
       this._open(true)
     }
     return this
@@ -94,12 +122,30 @@ export class Tidings extends Emitter {
 
   // stop aborts the open request and keeps the cursor; start resumes from it.
   stop() {
+    if (this.unwatch) this.unwatch()
+    this.unwatch = null
+    return this._pause()
+  }
+
+  // _pause stops for a while (page or app hidden) and remembers to resume.
+  _pause(resume) {
     if (this.state !== 'stopped') {
+      this.paused = resume
       this._abort()
-      this._save()
+      this._save(true)
       this._set('stopped')
     }
     return this
+  }
+
+  // _now reconnects at once, with the backoff reset: after the network came
+  // back (online, even an open stream may sit on a dead socket) or when the
+  // page is visible again (only if waiting).
+  _now(online) {
+    if (this.state === 'waiting' || (online && this.state !== 'stopped')) {
+      this.fails = 0
+      this._open(true)
+    }
   }
 
   _set(s) {
@@ -145,12 +191,15 @@ export class Tidings extends Emitter {
   }
 
   _sse(gen, token) {
-    const [url, headers] = this._target('sse', token, this.p.qtoken)
+    const p = this.p
+    const [url, headers] = this._target('sse', token, p.qtoken, p.sseQuery)
     headers.Accept = 'text/event-stream'
     const live = () => gen === this.gen
-    let got = false
+    this.t0 = Date.now()
+    this.t1 = 0
     const arrived = () => {
-      got = true
+      this.t2 = Date.now()
+      if (!this.t1) this.t1 = this.t2
       clearTimeout(this.tf)
       this._idle(gen)
     }
@@ -158,43 +207,53 @@ export class Tidings extends Emitter {
       (b) => live() && this._block(gen, b),
       (ms) => (this.retry = ms),
     )
-    const req = this.p.stream(
-      url,
-      headers,
-      {
-        chunk: (bytes) => {
-          if (!live()) return
-          arrived()
-          parser.push(bytes)
-          this._save()
-        },
-        event: (b) => {
-          if (!live()) return
-          arrived()
-          this._block(gen, b)
-          this._save()
-        },
-        end: (err) => this._fail(gen, err || new Error('stream ended without a final cursor')),
+    this.req = p.stream(url, headers, {
+      // The fallback timer starts at the headers (a slow network is not a
+      // buffering one), less the silence of earlier responses.
+      head: () => {
+        if (live() && this._auto())
+          this.tf = setTimeout(() => {
+            if (live() && !this.t1) {
+              this.transport = 'poll'
+              this._open()
+            }
+          }, Math.max(0, this.o.fallbackAfter - this.silent))
       },
-      this.o.types,
-    )
-    if (!req) {
-      // This platform cannot stream at all.
-      this.transport = 'poll'
-      return this._open()
-    }
-    this.req = req
+      chunk: (bytes) => {
+        if (!live()) return
+        arrived()
+        parser.push(bytes)
+        this._save()
+      },
+      event: (b) => {
+        if (!live()) return
+        arrived()
+        this._block(gen, b)
+        this._save()
+      },
+      end: (err) => this._fail(gen, err || new Error('stream ended without a final cursor')),
+    })
     this._idle(gen)
-    if (this.o.transport === 'auto' && this.o.fallbackAfter > 0) {
-      // The server sends its first block at once: silence means something on
-      // the way buffers the stream, so long-poll instead.
-      this.tf = setTimeout(() => {
-        if (live() && !got) {
-          this.transport = 'poll'
-          this._open()
-        }
-      }, this.o.fallbackAfter)
-    }
+  }
+
+  _auto() {
+    return this.o.transport === 'auto' && this.o.fallbackAfter > 0
+  }
+
+  // _quiet runs when a stream ends. A stream whose bytes all came at once
+  // in the last tenth of its life was held back by something on the way (a
+  // buffering proxy, a wx.request that ignores enableChunked): its silence
+  // adds up with that of such streams before it, and once it reaches
+  // fallbackAfter the subscription long-polls until the next start().
+  _quiet() {
+    const t0 = this.t0
+    if (!t0) return
+    const t1 = this.t1 || Date.now()
+    const t2 = this.t1 ? this.t2 : t1
+    this.t0 = 0
+    if (t2 - t1 > (t2 - t0) / 10) return (this.silent = 0)
+    this.silent += t1 - t0
+    if (this._auto() && this.silent >= this.o.fallbackAfter) this.transport = 'poll'
   }
 
   // _idle restarts the watchdog that gives up on a stream that has gone
@@ -263,11 +322,20 @@ export class Tidings extends Emitter {
     this.emit('reset', { reason, cursor: n })
   }
 
-  _save() {
-    if (this.dirty && this.persist) {
-      this.dirty = false
-      this.p.save(this.key, String(this.cursor))
-    }
+  // _save stores the cursor at most once per saveEvery ms (a storage write
+  // is a synchronous bridge call on wx), and at once when forced (at the
+  // end of a response, on stop). The cursor is stored after the listeners
+  // ran, so across an app kill delivery is at-least-once.
+  _save(force) {
+    if (!this.persist) return
+    if (force || this.o.saveEvery <= 0) {
+      clearTimeout(this.ts)
+      this.ts = null
+      if (this.dirty) {
+        this.dirty = false
+        this.p.save(this.key, String(this.cursor))
+      }
+    } else if (this.dirty && !this.ts) this.ts = setTimeout(() => this._save(true), this.o.saveEvery)
   }
 
   // _ended handles the final cursor block of a bounded response: reconnect
@@ -275,8 +343,9 @@ export class Tidings extends Emitter {
   // response ended for overload or shutdown counts as a pause (with jitter,
   // so that clients do not all return at the same instant).
   _ended(why) {
+    this._quiet()
     this._abort()
-    this._save()
+    this._save(true)
     let d = this.retry
     const pause = why !== 'max_duration'
     if (d == null) d = pause ? backoff(this.o, this.fails++) : 0
@@ -293,8 +362,9 @@ export class Tidings extends Emitter {
 
   _fail(gen, err) {
     if (gen !== this.gen) return
+    this._quiet()
     this._abort()
-    this._save()
+    this._save(true)
     err = err || new Error('request failed')
     const s = err.status
     // A request that can never succeed as sent: retrying only adds load.
@@ -312,7 +382,8 @@ export class Tidings extends Emitter {
     // and tells the cursor of a subscription "from now" without waiting.
     const t = this.state === 'open' ? this.o.pollTimeout : 0
     const [url, headers] = this._target('poll', token, false, 'timeout=' + t)
-    this.req = this.p.request({ url, headers, timeout: (t + 20) * 1000 }, (err, status, text) => {
+    // WeChat caps a request at 60 s.
+    this.req = this.p.request({ url, headers, timeout: Math.min(60000, (t + 10) * 1000) }, (err, status, text) => {
       if (gen !== this.gen) return
       this.req = null
       let a
@@ -348,7 +419,9 @@ const newKey = () =>
 // is unknown is repeated with the same key, so the server stores it once.
 // publish resolves with the server's answer (the stored event, with
 // duplicate: true when an earlier attempt had already stored it) and rejects
-// only when the server refuses the event (4xx other than 408 and 429).
+// when the server refuses the event (4xx other than 408 and 429). It
+// listens for the network coming back only while a send waits to be
+// retried.
 export class Publisher {
   constructor(opts) {
     this.o = Object.assign({}, defaults, opts)
@@ -356,16 +429,19 @@ export class Publisher {
     this.p = platform(this.o)
     this.q = []
     this.fails = 0
-    this.p.online(() => this.flush())
   }
 
   publish(topic, data, opts) {
     opts = opts || {}
     return new Promise((resolve, reject) => {
-      const body = JSON.stringify({ data, type: opts.type, key: opts.key || newKey() })
-      this.q.push({ topic, body, resolve, reject })
-      this._next()
+      const key = opts.key || newKey()
+      this._add({ key, topic, body: JSON.stringify({ data, type: opts.type, key }), resolve, reject })
     })
+  }
+
+  _add(it) {
+    this.q.push(it)
+    this._next()
   }
 
   // pending is the number of events not yet acknowledged by the server.
@@ -381,8 +457,18 @@ export class Publisher {
     this._next()
   }
 
+  // _done settles the first queued item; the queue goes on with the next.
+  _done(it, ok, v) {
+    if (this.q[0] === it) this.q.shift()
+    ;(ok ? it.resolve : it.reject)(v)
+  }
+
   _next() {
     const it = this.q[0]
+    if (!it && this.unwatch) {
+      this.unwatch()
+      this.unwatch = null
+    }
     if (this.busy || !it) return
     this.busy = true
     clearTimeout(this.t)
@@ -393,13 +479,11 @@ export class Publisher {
         res = JSON.parse(text)
       } catch (e) {}
       if (!err && status >= 200 && status < 300) {
-        this.q.shift()
         this.fails = 0
-        it.resolve(res)
-      } else if (!err && status < 500 && status !== 408 && status !== 429) {
-        this.q.shift()
-        it.reject(httpError(status, text))
-      } else {
+        this._done(it, 1, res)
+      } else if (!err && status < 500 && status !== 408 && status !== 429) this._done(it, 0, httpError(status, text))
+      else {
+        if (!this.unwatch) this.unwatch = this.p.watch({ online: () => this.flush() }, {})
         this.t = setTimeout(() => this._next(), backoff(this.o, this.fails++))
         return
       }
