@@ -24,20 +24,12 @@ import (
 	"github.com/tidings/tidings/stream"
 )
 
-// Log is what the server needs from an event log backend.
-type Log interface {
-	handlers.Store // append, ping, and list topics (store.Store.Topics)
-	stream.Store
-	Prune(ctx context.Context) (int, error)
-	Close(ctx context.Context) error
-}
-
 // Server is a running tidings. Open it, serve its Handler (or call
 // Serve), and Close it.
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
-	store   Log
+	store   store.Log
 	hub     *stream.Hub
 	api     *handlers.Server
 	metrics *metrics.Metrics
@@ -130,7 +122,7 @@ func (s *Server) Open() bool { return s.auth.Open() }
 func (s *Server) Head() int64 { return s.hub.Head() }
 
 // Store is the event log, for tests and tools that reach past HTTP.
-func (s *Server) Store() Log { return s.store }
+func (s *Server) Store() store.Log { return s.store }
 
 // Hub is the fan-out hub, for tests that count or stop subscriptions.
 func (s *Server) Hub() *stream.Hub { return s.hub }
@@ -204,7 +196,7 @@ func IsPostgresURL(db string) bool {
 
 // openLog opens the backend TIDINGS_DB names: a PostgreSQL database shared
 // with other replicas, or a SQLite file.
-func openLog(ctx context.Context, db string, opts store.Options) (Log, error) {
+func openLog(ctx context.Context, db string, opts store.Options) (store.Log, error) {
 	if IsPostgresURL(db) {
 		return postgres.Open(ctx, db, opts)
 	}
