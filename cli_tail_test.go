@@ -23,7 +23,7 @@ import (
 // acknowledged event exactly once, in order.
 func TestTailAcrossServerRestart(t *testing.T) {
 	t.Parallel()
-	bin := buildStatic(t, "tail-test")
+	bin := binary
 	for _, how := range []string{"sigterm", "sigkill"} {
 		t.Run(how, func(t *testing.T) {
 			t.Parallel()
@@ -37,8 +37,8 @@ func TestTailAcrossServerRestart(t *testing.T) {
 					"TIDINGS_SHUTDOWN_TIMEOUT=5s",
 				}
 			}
-			srv := startBinary(t, bin, env("127.0.0.1:0"))
-			url := "http://" + srv.addr
+			srv := startProc(t, bin, env("127.0.0.1:0"))
+			url := srv.URL
 
 			tail := exec.Command(bin, "tail", "t", "--cursor", "0", "--url", url)
 			tail.Env = []string{}
@@ -102,14 +102,14 @@ func TestTailAcrossServerRestart(t *testing.T) {
 					// tail is following when the server goes away.
 					readUntil(acked[len(acked)-1])
 					if how == "sigterm" {
-						if code := srv.stop(t); code != 0 {
+						if code := srv.stop(t, syscall.SIGTERM, waitFor); code != 0 {
 							t.Errorf("server exit status after SIGTERM: got %d, want 0", code)
 						}
 					} else {
 						srv.cmd.Process.Kill()
-						<-srv.exited
+						srv.wait(t, waitFor)
 					}
-					srv = startBinary(t, bin, env(srv.addr))
+					srv = startProc(t, bin, env(srv.addr))
 				}
 				acked = append(acked, publishUntilAcked(t, ctx, c, i))
 			}

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"debug/elf"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -191,8 +189,8 @@ func TestStaticBinary(t *testing.T) {
 	for k, v := range env {
 		environ = append(environ, k+"="+v)
 	}
-	p := startBinary(t, bin, environ)
-	resp, err := http.Get("http://" + p.addr + "/readyz")
+	p := startProc(t, bin, environ)
+	resp, err := http.Get(p.URL + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,72 +199,9 @@ func TestStaticBinary(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /readyz: got %d %s, want 200", resp.StatusCode, body)
 	}
-	if code := p.stop(t); code != 0 {
+	if code := p.stop(t, syscall.SIGTERM, waitFor); code != 0 {
 		t.Errorf("exit status after SIGTERM: got %d, want 0", code)
 	}
-}
-
-// process is a running tidings server.
-type process struct {
-	cmd    *exec.Cmd
-	addr   string
-	exited chan struct{}
-}
-
-// startBinary starts bin serve with exactly environ and waits for its
-// "listening" log line.
-func startBinary(t *testing.T, bin string, environ []string) *process {
-	t.Helper()
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(environ, "TIDINGS_LOG_FORMAT=json")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: cmd, exited: make(chan struct{})}
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			cmd.Process.Kill()
-			<-p.exited
-		}
-	})
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			var line struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-				addr <- line.Addr
-			}
-		}
-		cmd.Wait()
-		close(p.exited)
-	}()
-	select {
-	case p.addr = <-addr:
-	case <-p.exited:
-		t.Fatalf("%s exited before listening: %v", bin, cmd.ProcessState)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s did not log that it is listening", bin)
-	}
-	return p
-}
-
-// stop sends SIGTERM and returns the exit status.
-func (p *process) stop(t *testing.T) int {
-	t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not exit within 30s of SIGTERM")
-	}
-	return p.cmd.ProcessState.ExitCode()
 }
 
 // flyConfig is the part of fly.toml the deployment relies on.

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -49,8 +50,11 @@ func TestMain(m *testing.M) {
 // proc is a running tidings process.
 type proc struct {
 	cmd     *exec.Cmd
-	URL     string
+	addr    string // host:port it listens on
+	URL     string // http://addr
 	started time.Time
+
+	listening chan string
 
 	mu   sync.Mutex
 	logs []string
@@ -63,38 +67,56 @@ type proc struct {
 // logs where it listens.
 func startServer(t *testing.T, db string, env ...string) *proc {
 	t.Helper()
-	p, addr := spawn(t, db, env...)
+	return startProc(t, binary, serverEnv(db, env...))
+}
+
+// serverEnv is the environment startServer runs the binary with: this
+// process's, a free port, db, JSON logs, then env.
+func serverEnv(db string, env ...string) []string {
+	environ := append(os.Environ(),
+		"TIDINGS_ADDR=127.0.0.1:0",
+		"TIDINGS_DB="+db,
+	)
+	return append(environ, env...)
+}
+
+// startProc runs bin with exactly environ (and JSON logs) and waits until
+// it logs where it listens.
+func startProc(t *testing.T, bin string, environ []string) *proc {
+	t.Helper()
+	p := spawn(t, bin, environ)
+	p.waitListening(t)
+	return p
+}
+
+// waitListening waits until p logs where it listens and sets p.URL.
+func (p *proc) waitListening(t *testing.T) {
+	t.Helper()
 	select {
-	case a := <-addr:
-		p.URL = "http://" + a
+	case a := <-p.listening:
+		p.addr, p.URL = a, "http://"+a
 	case <-p.exited:
 		t.Fatalf("tidings exited before listening (%v):\n%s", p.waitErr, p.log())
 	case <-time.After(waitFor):
 		t.Fatalf("tidings did not log its address within %s:\n%s", waitFor, p.log())
 	}
-	return p
 }
 
-// spawn starts the binary; addr receives the listening address.
-func spawn(t *testing.T, db string, env ...string) (*proc, <-chan string) {
+// spawn starts bin serve with exactly environ (and JSON logs); it does not
+// wait. p.listening receives the address once it is logged.
+func spawn(t *testing.T, bin string, environ []string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary)
-	cmd.Env = append(os.Environ(),
-		"TIDINGS_ADDR=127.0.0.1:0",
-		"TIDINGS_DB="+db,
-		"TIDINGS_LOG_FORMAT=json",
-	)
-	cmd.Env = append(cmd.Env, env...)
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(slices.Clip(environ), "TIDINGS_LOG_FORMAT=json")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, exited: make(chan struct{})}
+	p := &proc{cmd: cmd, exited: make(chan struct{}), listening: make(chan string, 1)}
 	p.started = time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start tidings: %v", err)
 	}
-	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -109,7 +131,7 @@ func spawn(t *testing.T, db string, env ...string) (*proc, <-chan string) {
 			}
 			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "listening" && l.Addr != "" {
 				select {
-				case addr <- l.Addr:
+				case p.listening <- l.Addr:
 				default:
 				}
 			}
@@ -129,7 +151,7 @@ func spawn(t *testing.T, db string, env ...string) (*proc, <-chan string) {
 			t.Logf("tidings log:\n%s", p.log())
 		}
 	})
-	return p, addr
+	return p
 }
 
 func (p *proc) log() string {
@@ -138,7 +160,7 @@ func (p *proc) log() string {
 	return strings.Join(p.logs, "\n")
 }
 
-// signal sends sig and waits for the process to exit, returning its code.
+// stop sends sig and waits for the process to exit, returning its code.
 func (p *proc) stop(t *testing.T, sig syscall.Signal, within time.Duration) int {
 	t.Helper()
 	if err := p.cmd.Process.Signal(sig); err != nil {
