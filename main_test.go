@@ -328,3 +328,23 @@ func TestUsageListsCommands(t *testing.T) {
 		}
 	}
 }
+
+// waitLog waits until p has logged a line containing s and returns how
+// many such lines it has logged.
+func (p *proc) waitLog(t *testing.T, s string) int {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for {
+		if n := strings.Count(p.log(), s); n > 0 {
+			return n
+		}
+		select {
+		case <-p.exited:
+			t.Fatalf("tidings exited (%v) without logging %q:\n%s", p.waitErr, s, p.log())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tidings did not log %q within %s:\n%s", s, waitFor, p.log())
+		}
+	}
+}

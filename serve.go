@@ -78,6 +78,12 @@ func serve(ctx context.Context, cfg server.Config) error {
 	log := cfg.Logger
 	srv, err := server.Open(ctx, cfg)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped while waiting for another process's database file:
+			// nothing was served, nothing is lost.
+			log.Info("stopped before taking the database file", "db", cfg.DB)
+			return nil
+		}
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)

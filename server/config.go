@@ -22,6 +22,7 @@ import (
 type Config struct {
 	Addr              string        `envconfig:"ADDR" default:":8080" desc:"listen address"`
 	DB                string        `envconfig:"DB" default:"data/tidings.db" desc:"SQLite file (its folder is created), or a postgres:// URL shared by replicas"`
+	LockTimeout       time.Duration `envconfig:"LOCK_TIMEOUT" default:"30s" desc:"how long to wait for another process to let go of the SQLite file"`
 	SSEMaxDuration    time.Duration `envconfig:"SSE_MAX_DURATION" default:"50s" desc:"longest SSE response"`
 	SSERetry          time.Duration `envconfig:"SSE_RETRY" default:"1s" desc:"the retry: hint sent to SSE clients"`
 	Heartbeat         time.Duration `envconfig:"HEARTBEAT" default:"15s" desc:"idle comment interval on SSE"`
@@ -119,6 +120,7 @@ func (c *Config) Validate() error {
 		{"TIDINGS_RETENTION", c.Retention},
 		{"TIDINGS_PRUNE_INTERVAL", c.PruneInterval},
 		{"TIDINGS_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
+		{"TIDINGS_LOCK_TIMEOUT", c.LockTimeout},
 	}
 	for _, p := range positive {
 		if p.d <= 0 {

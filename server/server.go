@@ -41,7 +41,10 @@ type Server struct {
 }
 
 // Open validates cfg, opens the store (creating the database if needed)
-// and wires the hub and the API. Nothing listens yet.
+// and wires the hub and the API. Nothing listens yet. While another
+// process holds the database file, Open waits for it (up to
+// cfg.LockTimeout, or until ctx ends): a server that cannot write is
+// never reachable, so its /readyz can never answer 200.
 func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -64,6 +67,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	// the store.
 	s.hub = stream.NewHub(stream.HubOptions{MaxSubscribers: cfg.MaxSubscribers})
 	st, err := openLog(ctx, cfg.DB, store.Options{
+		LockTimeout:       cfg.LockTimeout,
 		Retention:         cfg.Retention,
 		MaxEventsPerTopic: cfg.MaxEventsPerTopic,
 		PruneInterval:     cfg.PruneInterval,
@@ -200,5 +204,5 @@ func openLog(ctx context.Context, db string, opts store.Options) (store.Log, err
 	if IsPostgresURL(db) {
 		return postgres.Open(ctx, db, opts)
 	}
-	return store.Open(db, opts)
+	return store.OpenContext(ctx, db, opts)
 }

@@ -94,6 +94,9 @@ type Options struct {
 	MaxEventsPerTopic int
 	PruneInterval     time.Duration
 	QueueSize         int
+	// LockTimeout bounds the wait for another process to let go of the
+	// database file (see LockPath).
+	LockTimeout time.Duration
 
 	// OnCommit is called by the writer goroutine after each commit with the
 	// newly stored events in id order (duplicates excluded), before any
@@ -120,8 +123,9 @@ type Observer interface {
 type Store struct {
 	opts Options
 	log  *slog.Logger
-	wdb  *sql.DB // one connection, owned by the writer goroutine and the pruner
-	rdb  *sql.DB // read pool
+	wdb  *sql.DB  // one connection, owned by the writer goroutine and the pruner
+	rdb  *sql.DB  // read pool
+	lock *os.File // holds the exclusive lock on the database file
 
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool
@@ -147,8 +151,18 @@ type appendReq struct {
 }
 
 // Open opens (creating if needed) the database at path, applies migrations,
-// checks that WAL is on and starts the writer and the pruner.
+// checks that WAL is on and starts the writer and the pruner. It is
+// OpenContext without a way to stop waiting for the database file.
 func Open(path string, opts Options) (*Store, error) {
+	return OpenContext(context.Background(), path, opts)
+}
+
+// OpenContext is Open. Before it touches the database it takes the
+// exclusive lock on the file beside it (LockPath): while another process
+// holds it, OpenContext waits up to opts.LockTimeout (logging once that it
+// waits), then fails with ErrLocked; it also stops waiting when ctx ends.
+// The lock is held until Close, so one process at a time writes the file.
+func OpenContext(ctx context.Context, path string, opts Options) (_ *Store, err error) {
 	if opts.Retention <= 0 {
 		opts.Retention = DefaultRetention
 	}
@@ -161,6 +175,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = DefaultQueueSize
 	}
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = DefaultLockTimeout
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -169,6 +186,15 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("create database folder: %w", err)
 		}
 	}
+	lock, err := lockDatabase(ctx, path, opts.LockTimeout, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.Close() // closing the file releases the lock
+		}
+	}()
 
 	wdb, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
@@ -179,7 +205,7 @@ func Open(path string, opts Options) (*Store, error) {
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
 
-	s := &Store{opts: opts, log: opts.Logger, wdb: wdb}
+	s := &Store{opts: opts, log: opts.Logger, wdb: wdb, lock: lock}
 	if err := s.migrate(); err != nil {
 		wdb.Close()
 		return nil, err
@@ -542,6 +568,8 @@ func (s *Store) Close(ctx context.Context) error {
 	}
 	<-s.prunerDone
 	err := errors.Join(late, s.insertStmt.Close(), s.lookupStmt.Close(), s.countStmt.Close(), s.rdb.Close(), s.wdb.Close())
+	// Only now may another process take the file.
+	s.lock.Close()
 	if err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}

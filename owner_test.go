@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+const waitingLog = "another process holds the database file"
+
+// Two servers on one SQLite file: the second waits without listening
+// while the first serves, takes over when the first is killed, and goes
+// on with the ids; nothing the first acknowledged is lost.
+func TestSecondServerWaitsAndTakesOver(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "tidings.db")
+	first := startServer(t, db)
+	var acked []int64
+	for i := range 5 {
+		acked = append(acked, first.mustPublish(t, "t", fmt.Sprint(i)))
+	}
+
+	second := spawn(t, binary, serverEnv(db, "TIDINGS_LOCK_TIMEOUT=2m"))
+	second.waitLog(t, waitingLog)
+	for i := range 5 {
+		acked = append(acked, first.mustPublish(t, "t", fmt.Sprint(10+i)))
+	}
+	select {
+	case addr := <-second.listening:
+		t.Fatalf("the second server listens on %s while the first holds the file", addr)
+	default:
+	}
+
+	first.cmd.Process.Signal(syscall.SIGKILL)
+	first.wait(t, waitFor)
+	second.waitListening(t)
+	next := second.mustPublish(t, "t", `"after"`)
+	if last := acked[len(acked)-1]; next <= last {
+		t.Errorf("first id after the takeover: got %d, want more than %d", next, last)
+	}
+	got := second.all(t, "t")
+	checkAscending(t, got)
+	stored := map[int64]bool{}
+	for _, e := range got {
+		stored[e.ID] = true
+	}
+	for _, id := range acked {
+		if !stored[id] {
+			t.Errorf("acknowledged id %d lost in the takeover", id)
+		}
+	}
+	if n := strings.Count(second.log(), waitingLog); n != 1 {
+		t.Errorf("the waiting server logged %q %d times, want once", waitingLog, n)
+	}
+	if !strings.Contains(second.log(), db) {
+		t.Errorf("the waiting server's log does not name %s:\n%s", db, second.log())
+	}
+}
+
+// Past TIDINGS_LOCK_TIMEOUT the second server exits non-zero with a
+// sentence naming the file, having never listened.
+func TestSecondServerGivesUp(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "tidings.db")
+	startServer(t, db)
+	second := spawn(t, binary, serverEnv(db, "TIDINGS_LOCK_TIMEOUT=300ms"))
+	if code := second.wait(t, waitFor); code == 0 {
+		t.Fatalf("exit status: got 0, want non-zero")
+	}
+	log := second.log()
+	if !strings.Contains(log, "still holds "+db) {
+		t.Errorf("log does not say another process still holds %s:\n%s", db, log)
+	}
+	if strings.Contains(log, `"msg":"listening"`) {
+		t.Errorf("it listened without the file:\n%s", log)
+	}
+}
