@@ -29,6 +29,12 @@ const waitFor = 30 * time.Second
 var binary string
 
 func TestMain(m *testing.M) {
+	// TIDINGS_TEST_BINARY runs the process tests against a binary built
+	// elsewhere (a release, or an older build to compare with).
+	if bin := os.Getenv("TIDINGS_TEST_BINARY"); bin != "" {
+		binary = bin
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "tidings-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,9 +19,6 @@ import (
 	"github.com/tidings/tidings/store"
 	"github.com/tidings/tidings/stream"
 )
-
-// bodyReadTimeout bounds reading a publish body.
-const bodyReadTimeout = 30 * time.Second
 
 type publishBody struct {
 	Topic string          `json:"topic"`
@@ -237,9 +235,14 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) *Erro
 	if r.ContentLength > s.cfg.MaxRequestBytes {
 		return errorf(codeTooLarge, "The request body is %d bytes; the limit is %d.", r.ContentLength, s.cfg.MaxRequestBytes)
 	}
-	// A body that trickles in must not hold the connection for ever.
-	http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
+	// The server bounds the whole request read from its first byte
+	// (http.Server.ReadTimeout); shutting down ends the read at once.
+	rc := http.NewResponseController(w)
+	abort := context.AfterFunc(s.stopping, func() { rc.SetReadDeadline(time.Unix(1, 0)) })
 	body, err := readBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxRequestBytes), r.ContentLength)
+	if !abort() && err != nil {
+		return errShuttingDown
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

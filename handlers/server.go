@@ -116,6 +116,10 @@ type Server struct {
 	conns   *connCounter
 	rate    *rateLimiter
 	router  *httprouter.Router
+
+	// stopping ends, on Stop, the reads of request bodies still arriving.
+	stopping   context.Context
+	stopBodies context.CancelFunc
 }
 
 // New returns the API handler.
@@ -131,6 +135,7 @@ func New(cfg Config, st Store, hub Hub) *Server {
 		conns:   newConnCounter(cfg.MaxSubscriptionsPerIP),
 		rate:    newRateLimiter(cfg.PublishRate, cfg.PublishBurst),
 	}
+	s.stopping, s.stopBodies = context.WithCancel(context.Background())
 	r := httprouter.New()
 	r.POST("/v1/topics/:topics/events", s.publish)
 	r.POST("/v1/events", s.publishBatch)
@@ -160,6 +165,12 @@ func New(cfg Config, st Store, hub Hub) *Server {
 	return s
 }
 
+// Stop ends the reads of request bodies still arriving: those publishes
+// are answered 503 shutting_down and store nothing, so a client that sends
+// its headers and never its body does not hold up a graceful shutdown.
+// Publishes that begin later are refused the same way.
+func (s *Server) Stop() { s.stopBodies() }
+
 // Handle adds a route beside the API, such as the web console's pages.
 func (s *Server) Handle(method, path string, h http.Handler) {
 	s.router.Handler(method, path, h)
@@ -179,7 +190,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serveAPI answers CORS and hands the request to the router.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	if origin := r.Header.Get("Origin"); origin != "" {
+	origin := r.Header.Get("Origin")
+	if origin != "" {
 		allowed := s.allowOrigin(w, origin)
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			if !allowed {
@@ -194,7 +206,31 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if r.ContentLength != 0 {
+			s.refuseBody(w, r)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/v1/topics/") {
+			// A stream or a waiting poll outlives the server's bound on
+			// reading a request (http.Server.ReadTimeout), which would
+			// otherwise end it: the whole request is read by now.
+			http.NewResponseController(w).SetReadDeadline(time.Time{})
+		}
+	}
 	s.router.ServeHTTP(w, r)
+}
+
+// refuseBody answers a GET or HEAD that announces a body, without reading
+// it: net/http would otherwise wait for the body to arrive (and drain it)
+// before answering, for as long as the client cares to hold it back. The
+// connection is closed after the answer.
+func (s *Server) refuseBody(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Connection", "close")
+	// Closing the request body after the handler reads what is left of it;
+	// a deadline in the past makes that read end at once.
+	http.NewResponseController(w).SetReadDeadline(time.Unix(1, 0))
+	s.writeError(w, r, errorf("invalid_request", "A %s request carries no body; send none.", r.Method))
 }
 
 // allowOrigin sets the CORS response headers when origin may read answers.

@@ -33,6 +33,7 @@ type Config struct {
 	PruneInterval     time.Duration `envconfig:"PRUNE_INTERVAL" default:"1m" desc:"how often the pruner runs"`
 	MaxEventBytes     int           `envconfig:"MAX_EVENT_BYTES" default:"65536" desc:"largest data, encoded"`
 	MaxRequestBytes   int64         `envconfig:"MAX_REQUEST_BYTES" default:"1048576" desc:"largest request body"`
+	ReadTimeout       time.Duration `envconfig:"READ_TIMEOUT" default:"30s" desc:"longest time to read a request, headers and body, from its first byte"`
 	MaxSubscribers    int           `envconfig:"MAX_SUBSCRIBERS" default:"10000" desc:"concurrent SSE + poll subscribers"`
 	Secret            string        `envconfig:"SECRET" desc:"HS256 key for tokens, at least 32 bytes; unset: open to anyone"`
 	PublicTopics      []string      `envconfig:"PUBLIC_TOPICS" desc:"comma-separated topic patterns anyone may subscribe to"`
@@ -121,6 +122,7 @@ func (c *Config) Validate() error {
 		{"TIDINGS_PRUNE_INTERVAL", c.PruneInterval},
 		{"TIDINGS_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
 		{"TIDINGS_LOCK_TIMEOUT", c.LockTimeout},
+		{"TIDINGS_READ_TIMEOUT", c.ReadTimeout},
 	}
 	for _, p := range positive {
 		if p.d <= 0 {

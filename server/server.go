@@ -138,8 +138,12 @@ func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 // http.ErrServerClosed.
 func (s *Server) Serve(ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           s.api,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: s.api,
+		// The whole request, headers and body, is read within
+		// ReadTimeout of its first byte; the API lifts the bound for
+		// streams and polls once their request is read.
+		ReadTimeout:       s.cfg.ReadTimeout,
+		ReadHeaderTimeout: min(10*time.Second, s.cfg.ReadTimeout),
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -171,8 +175,10 @@ func (s *Server) Close(ctx context.Context) error {
 	servers := s.servers
 	s.mu.Unlock()
 
-	// Streams and polls do not end on Shutdown alone: tell them first.
+	// Streams and polls do not end on Shutdown alone: tell them first,
+	// and stop waiting for request bodies that have not arrived.
 	s.hub.Stop()
+	s.api.Stop()
 	httpCtx := ctx
 	if deadline, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
