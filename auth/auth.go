@@ -5,6 +5,7 @@
 package auth
 
 import (
+	"encoding/base64"
 	"errors"
 	"slices"
 	"strings"
@@ -33,7 +34,20 @@ var (
 type Claims struct {
 	Publish   []string `json:"tidings.publish,omitempty"`
 	Subscribe []string `json:"tidings.subscribe,omitempty"`
+	// Rate, when present, is the holder's own publish rate in events per
+	// second, in place of the server's TIDINGS_PUBLISH_RATE; 0 means no
+	// limit.
+	Rate *float64 `json:"tidings.rate,omitempty"`
 	jwt.RegisteredClaims
+}
+
+// Validate refuses a negative or non-numeric rate; the parser calls it
+// after the registered claims are checked.
+func (c *Claims) Validate() error {
+	if c.Rate != nil && !(*c.Rate >= 0) {
+		return errors.New("tidings.rate must be 0 or more")
+	}
+	return nil
 }
 
 // Authorizer checks tokens and topic patterns. A nil secret means open
@@ -66,6 +80,9 @@ func NewAuthorizer(secret string, publicTopics []string) (*Authorizer, error) {
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(5*time.Second),
+		// Only the canonical base64 spelling of each segment: a token has
+		// one spelling, so it is one publisher to the rate limit.
+		jwt.WithStrictDecoding(),
 	)
 	return a, nil
 }
@@ -117,19 +134,53 @@ func (a *Authorizer) Token(raw string) (*Claims, error) {
 // CanPublish checks that token allows publishing on every topic. It
 // returns the verified claims (nil in open mode).
 func (a *Authorizer) CanPublish(token string, topics ...string) (*Claims, error) {
-	if a.Open() {
-		return nil, nil
-	}
-	c, err := a.Token(token)
+	c, err := a.Publisher(token)
 	if err != nil {
 		return nil, err
 	}
+	return c, a.MayPublish(c, topics...)
+}
+
+// Publisher verifies a publisher's token, before anything else of the
+// request is read: ErrNoToken or ErrBadToken, or the claims (nil in open
+// mode).
+func (a *Authorizer) Publisher(token string) (*Claims, error) {
+	if a.Open() {
+		return nil, nil
+	}
+	return a.Token(token)
+}
+
+// MayPublish checks that claims from Publisher (nil in open mode) cover
+// every topic.
+func (a *Authorizer) MayPublish(c *Claims, topics ...string) error {
+	if a.Open() {
+		return nil
+	}
+	if c == nil {
+		return ErrNoToken
+	}
 	for _, t := range topics {
 		if !matchAny(c.Publish, t) {
-			return nil, ErrNotAllowed
+			return ErrNotAllowed
 		}
 	}
-	return c, nil
+	return nil
+}
+
+// PublisherKey names the publisher a token stands for, for the per
+// publisher rate limit: its subject ("sub") when it has one, else its
+// signature as bytes (decoded strictly, so one token is one key however it
+// was written).
+func PublisherKey(token string, c *Claims) string {
+	if c.Subject != "" {
+		return "sub:" + c.Subject
+	}
+	sig := token[strings.LastIndexByte(token, '.')+1:]
+	if b, err := base64.RawURLEncoding.Strict().DecodeString(strings.TrimRight(sig, "=")); err == nil {
+		return "sig:" + string(b)
+	}
+	return "token:" + sig
 }
 
 // CanSubscribe checks that every topic is public or covered by token
@@ -181,13 +232,16 @@ func (a *Authorizer) SubscribeScope(token string) ([]string, error) {
 // Mint signs a token for the given patterns, valid for ttl. It is what
 // "tidings token" prints.
 func Mint(secret string, publish, subscribe []string, ttl time.Duration, now time.Time) (string, error) {
-	c := Claims{
-		Publish:   publish,
-		Subscribe: subscribe,
-		RegisteredClaims: jwt.RegisteredClaims{
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-		},
+	return MintClaims(secret, Claims{Publish: publish, Subscribe: subscribe}, ttl, now)
+}
+
+// MintClaims signs c, with its issue and expiry times set from now and
+// ttl.
+func MintClaims(secret string, c Claims, ttl time.Duration, now time.Time) (string, error) {
+	if err := c.Validate(); err != nil {
+		return "", err
 	}
+	c.IssuedAt = jwt.NewNumericDate(now)
+	c.ExpiresAt = jwt.NewNumericDate(now.Add(ttl))
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(secret))
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tidings/tidings/auth"
 	"github.com/tidings/tidings/server/servertest"
 )
 
@@ -72,6 +73,8 @@ func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 		code = Tail(args[1:], &out, &errOut)
 	case "version":
 		code = Version(args[1:], &out, &errOut)
+	case "token":
+		code = Token(args[1:], &out, &errOut)
 	default:
 		t.Fatalf("no subcommand %s", args[0])
 	}
@@ -165,6 +168,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"publish", "--help"}, []string{"-type", "-key", "-url", "-token", "-timeout", "TIDINGS_URL", "TIDINGS_TOKEN", "valid JSON", "JSON string"}},
 		{[]string{"tail", "-h"}, []string{"-cursor", "-url", "-token", "TIDINGS_URL", "TIDINGS_TOKEN"}},
 		{[]string{"version", "--help"}, []string{"github.com/tidings/tidings/cli.version"}},
+		{[]string{"token", "--help"}, []string{"-publish", "-subscribe", "-ttl", "-rate", "-sub", "TIDINGS_SECRET"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args[0], func(t *testing.T) {
@@ -186,5 +190,47 @@ func TestVersionCommand(t *testing.T) {
 	code, out, _ := runCLI(t, "", "version")
 	if code != 0 || !strings.HasPrefix(out, "tidings dev") {
 		t.Errorf("got %d %q, want tidings dev… (unstamped)", code, out)
+	}
+}
+
+// tidings token --rate puts the holder's own publish rate in the token,
+// which the server then applies.
+func TestTokenRate(t *testing.T) {
+	const secret = "cli-test-secret-0123456789abcdef0123"
+	t.Setenv("TIDINGS_SECRET", secret)
+	for _, tt := range []struct {
+		args []string
+		code int
+		rate any // the claim, or nil when absent
+	}{
+		{[]string{"--publish", "*"}, 0, nil},
+		{[]string{"--publish", "*", "--rate", "5"}, 0, 5.0},
+		{[]string{"--publish", "*", "--rate", "0"}, 0, 0.0},
+		{[]string{"--publish", "*", "--rate", "-1"}, 2, nil},
+		{[]string{"--publish", "*", "--rate", "fast"}, 2, nil},
+	} {
+		code, out, errOut := runCLI(t, "", append([]string{"token"}, tt.args...)...)
+		if code != tt.code {
+			t.Errorf("token %q: exit %d (%s), want %d", tt.args, code, errOut, tt.code)
+			continue
+		}
+		if code != 0 {
+			continue
+		}
+		c, err := auth.NewAuthorizer(secret, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims, err := c.Token(strings.TrimSpace(out))
+		if err != nil {
+			t.Fatalf("token %q: %v", tt.args, err)
+		}
+		var got any
+		if claims.Rate != nil {
+			got = *claims.Rate
+		}
+		if got != tt.rate {
+			t.Errorf("token %q: tidings.rate %v, want %v", tt.args, got, tt.rate)
+		}
 	}
 }

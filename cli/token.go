@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,8 +40,18 @@ func Token(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&publish, "publish", "topic `pattern` the token may publish to (repeat or comma-separate)")
 	fs.Var(&subscribe, "subscribe", "topic `pattern` the token may subscribe to (repeat or comma-separate)")
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
+	sub := fs.String("sub", "", "the token's subject: the publisher the rate limit counts (default: the token itself)")
+	var rate *float64
+	fs.Func("rate", "the holder's own publish rate: `N` events per second in place of TIDINGS_PUBLISH_RATE (0: no limit)", func(v string) error {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(n >= 0) || math.IsInf(n, 0) {
+			return errors.New("want a number of events per second, 0 (no limit) or more")
+		}
+		rate = &n
+		return nil
+	})
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: tidings token [--publish PATTERN]... [--subscribe PATTERN]... [--ttl 24h]
+		fmt.Fprint(fs.Output(), `Usage: tidings token [--publish PATTERN]... [--subscribe PATTERN]... [--ttl 24h] [--rate N] [--sub NAME]
 
 Prints an HS256 token signed with TIDINGS_SECRET. A pattern is a topic
 (user:42), a prefix ending in * (room.*), or * for every topic.
@@ -51,11 +64,13 @@ Environment:
   TIDINGS_SECRET   the server's signing key, at least 32 bytes (required)
 `)
 	}
+	if helpRequested(args) {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return 0
+	}
 	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+		return flagExit(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "tidings token: unexpected argument %q\n", fs.Arg(0))
@@ -74,7 +89,9 @@ Environment:
 		fmt.Fprintln(stderr, "tidings token: --ttl must be positive")
 		return 2
 	}
-	tok, err := auth.Mint(secret, publish, subscribe, *ttl, time.Now())
+	c := auth.Claims{Publish: publish, Subscribe: subscribe, Rate: rate}
+	c.Subject = *sub
+	tok, err := auth.MintClaims(secret, c, *ttl, time.Now())
 	if err != nil {
 		fmt.Fprintln(stderr, "tidings token:", err)
 		return 1

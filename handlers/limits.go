@@ -3,24 +3,28 @@ package handlers
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
 )
 
 // clientAddr is the client's IP address: from the connection, or from the
-// trusted proxy header when one is configured and present.
+// trusted proxy header when one is configured and present. A proxy adds
+// its own line to a header a client already sent, so the last line counts;
+// in X-Forwarded-For, the last entry of it (the one the trusted proxy
+// appended).
 func (s *Server) clientAddr(r *http.Request) string {
 	if h := s.cfg.TrustedProxyHeader; h != "" {
-		if v := r.Header.Get(h); v != "" {
+		if lines := r.Header.Values(h); len(lines) > 0 {
+			v := lines[len(lines)-1]
 			if strings.EqualFold(h, "X-Forwarded-For") {
-				// The last entry is the one the trusted proxy appended.
 				if i := strings.LastIndexByte(v, ','); i >= 0 {
 					v = v[i+1:]
 				}
 			}
-			if ip := net.ParseIP(strings.TrimSpace(v)); ip != nil {
-				return ip.String()
+			if ip, err := netip.ParseAddr(strings.TrimSpace(v)); err == nil {
+				return ip.Unmap().String()
 			}
 		}
 	}
@@ -29,6 +33,26 @@ func (s *Server) clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// limitKey is the client the per-address limits count: its address, with
+// IPv6 addresses counted per /64 (one subscriber line or host gets a whole
+// /64, and would otherwise have as many addresses as it likes).
+func (s *Server) limitKey(r *http.Request) string {
+	return addrKey(s.clientAddr(r))
+}
+
+// addrKey is an IPv4 address as it is, an IPv6 address as its /64.
+func addrKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || ip.Unmap().Is4() {
+		return addr
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
 }
 
 // connCounter bounds concurrent subscriptions per client address.
@@ -67,51 +91,52 @@ func (c *connCounter) release(addr string) {
 	}
 }
 
-// rateLimiter is a token bucket per client (token or address): rate events
-// per second with bursts of burst. Idle full buckets are forgotten.
+// rateLimiter keeps a token bucket per publisher (token subject or
+// address). Each bucket has its own rate: the server's, or the one its
+// token carries. Idle full buckets are forgotten.
 type rateLimiter struct {
-	rate  float64
-	burst float64
 	mu    sync.Mutex
 	b     map[string]*bucket
 	swept time.Time
 }
 
 type bucket struct {
-	tokens float64
-	last   time.Time
+	rate, burst float64
+	tokens      float64
+	last        time.Time
 }
 
-func newRateLimiter(rate float64, burst int) *rateLimiter {
-	if burst < 1 {
-		burst = 1
-	}
-	return &rateLimiter{rate: rate, burst: float64(burst), b: make(map[string]*bucket)}
+func newRateLimiter() *rateLimiter {
+	return &rateLimiter{b: make(map[string]*bucket)}
 }
 
-// allow takes n tokens from key's bucket, or none if it holds fewer.
-func (l *rateLimiter) allow(key string, n int, now time.Time) bool {
-	if l == nil || l.rate <= 0 {
+// allow takes n tokens from key's bucket, which refills at rate per second
+// up to burst (rate 0: no limit). A request of more than burst events is
+// let through when the bucket is full and leaves it in debt, so a batch
+// larger than the burst is paced rather than refused for ever.
+func (l *rateLimiter) allow(key string, rate, burst float64, n int, now time.Time) bool {
+	if rate <= 0 {
 		return true
 	}
+	burst = max(burst, 1)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.swept) > time.Minute {
 		for k, b := range l.b {
-			if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
+			if b.tokens+now.Sub(b.last).Seconds()*b.rate >= b.burst {
 				delete(l.b, k)
 			}
 		}
 		l.swept = now
 	}
 	b := l.b[key]
-	if b == nil {
-		b = &bucket{tokens: l.burst, last: now}
+	if b == nil || b.rate != rate || b.burst != burst {
+		b = &bucket{rate: rate, burst: burst, tokens: burst, last: now}
 		l.b[key] = b
 	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
 	b.last = now
-	if float64(n) > b.tokens {
+	if need := min(float64(n), b.burst); need > b.tokens {
 		return false
 	}
 	b.tokens -= float64(n)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/tidings/tidings/auth"
 	"github.com/tidings/tidings/store"
 	"github.com/tidings/tidings/stream"
 )
@@ -38,7 +39,12 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, ps httprouter.P
 		s.rejectPublish(w, r, topicError(topic))
 		return
 	}
-	if err := s.allowPublish(r, 1, topic); err != nil {
+	claims, err := s.auth.CanPublish(bearer(r), topic)
+	if err != nil {
+		s.rejectPublish(w, r, err)
+		return
+	}
+	if err := s.allowRate(r, claims, 1); err != nil {
 		s.rejectPublish(w, r, err)
 		return
 	}
@@ -55,9 +61,9 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, ps httprouter.P
 	if key == "" {
 		key = r.Header.Get("Idempotency-Key")
 	}
-	in, err := s.checkInput("", publishBody{Topic: topic, Data: body.Data, Type: body.Type, Key: key})
-	if err != nil {
-		s.rejectPublish(w, r, err)
+	in, ierr := s.checkInput("", publishBody{Topic: topic, Data: body.Data, Type: body.Type, Key: key})
+	if ierr != nil {
+		s.rejectPublish(w, r, ierr)
 		return
 	}
 	res, aerr := s.store.Append(r.Context(), []store.Input{in})
@@ -77,6 +83,13 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, ps httprouter.P
 
 // publishBatch handles POST /v1/events: 1..1000 events, all or none.
 func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	// Who publishes is settled before the body is read: a request without
+	// a valid token is 401 whatever it carries.
+	claims, err := s.auth.Publisher(bearer(r))
+	if err != nil {
+		s.rejectPublish(w, r, err)
+		return
+	}
 	var body batchBody
 	if err := s.decodeBody(w, r, &body); err != nil {
 		s.rejectPublish(w, r, err)
@@ -107,7 +120,11 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, _ httprout
 			topics = append(topics, in.Topic)
 		}
 	}
-	if err := s.allowPublish(r, len(inputs), topics...); err != nil {
+	if err := s.auth.MayPublish(claims, topics...); err != nil {
+		s.rejectPublish(w, r, err)
+		return
+	}
+	if err := s.allowRate(r, claims, len(inputs)); err != nil {
 		s.rejectPublish(w, r, err)
 		return
 	}
@@ -159,21 +176,26 @@ func (s *Server) countPublished(res []store.Result) {
 	}
 }
 
-// allowPublish checks the token covers every topic and the client is
-// within its publish rate for n more events.
-func (s *Server) allowPublish(r *http.Request, n int, topics ...string) error {
-	raw := bearer(r)
-	claims, err := s.auth.CanPublish(raw, topics...)
-	if err != nil {
-		return err
-	}
-	key := "addr:" + s.clientAddr(r)
+// allowRate checks the publisher is within its publish rate for n more
+// events: the rate its token carries (tidings.rate) or the server's, per
+// token subject, or per address without a token.
+func (s *Server) allowRate(r *http.Request, claims *auth.Claims, n int) error {
+	rate, burst := s.cfg.PublishRate, float64(s.cfg.PublishBurst)
+	var key string
 	if claims != nil {
-		// The signature names the token without keeping the whole of it.
-		key = "token:" + raw[strings.LastIndexByte(raw, '.')+1:]
+		key = auth.PublisherKey(bearer(r), claims)
+		if claims.Rate != nil {
+			rate, burst = *claims.Rate, 2**claims.Rate
+		}
 	}
-	if !s.rate.allow(key, n, time.Now()) {
-		return errorf(codeTooManyRequests, "Over the publish rate of %g events per second (bursts of %d); retry shortly.", s.cfg.PublishRate, s.cfg.PublishBurst)
+	if rate <= 0 {
+		return nil
+	}
+	if claims == nil {
+		key = "addr:" + s.limitKey(r)
+	}
+	if !s.rate.allow(key, rate, burst, n, time.Now()) {
+		return errorf(codeTooManyRequests, "Over the publish rate of %g events per second; retry shortly.", rate)
 	}
 	return nil
 }

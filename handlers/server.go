@@ -60,7 +60,9 @@ type Config struct {
 	// client address; 0 means unlimited.
 	MaxSubscriptionsPerIP int
 	// PublishRate and PublishBurst bound events published per second per
-	// token (or per address without one); a rate of 0 means unlimited.
+	// publisher: a token's subject (or the token), or the address without
+	// one; a rate of 0 means unlimited. A token's tidings.rate claim sets
+	// its own rate, with a burst of twice that.
 	PublishRate  float64
 	PublishBurst int
 	// TrustedProxyHeader names a header holding the client's address (such
@@ -133,7 +135,7 @@ func New(cfg Config, st Store, hub Hub) *Server {
 		auth:    cfg.Auth,
 		metrics: cfg.Metrics,
 		conns:   newConnCounter(cfg.MaxSubscriptionsPerIP),
-		rate:    newRateLimiter(cfg.PublishRate, cfg.PublishBurst),
+		rate:    newRateLimiter(),
 	}
 	s.stopping, s.stopBodies = context.WithCancel(context.Background())
 	r := httprouter.New()
@@ -230,7 +232,7 @@ func (s *Server) refuseBody(w http.ResponseWriter, r *http.Request) {
 	// Closing the request body after the handler reads what is left of it;
 	// a deadline in the past makes that read end at once.
 	http.NewResponseController(w).SetReadDeadline(time.Unix(1, 0))
-	s.writeError(w, r, errorf("invalid_request", "A %s request carries no body; send none.", r.Method))
+	s.writeError(w, r, errorf(codeInvalidRequest, "A %s request carries no body; send none.", r.Method))
 }
 
 // allowOrigin sets the CORS response headers when origin may read answers.

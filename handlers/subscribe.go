@@ -54,7 +54,7 @@ func (s *Server) admit(r *http.Request, req subscribeRequest) (addr string, over
 	if err := s.auth.CanSubscribe(bearer(r), req.topics); err != nil {
 		return "", false, err
 	}
-	addr = s.clientAddr(r)
+	addr = s.limitKey(r)
 	if !s.conns.acquire(addr) {
 		return addr, true, nil
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/tidings/tidings/auth"
-	"github.com/tidings/tidings/store"
 )
 
 // Config is every setting of a server. ConfigFromEnv reads it from the
@@ -39,8 +38,8 @@ type Config struct {
 	PublicTopics      []string      `envconfig:"PUBLIC_TOPICS" desc:"comma-separated topic patterns anyone may subscribe to"`
 	CORSOrigins       []string      `envconfig:"CORS_ORIGINS" desc:"allowed browser origins, comma-separated (default * when open, none otherwise)"`
 	MaxSubsPerIP      int           `envconfig:"MAX_SUBSCRIPTIONS_PER_IP" default:"100" desc:"concurrent SSE + poll requests per client address (0: no limit)"`
-	PublishRate       float64       `envconfig:"PUBLISH_RATE" default:"1000" desc:"events published per second per token or address (0: no limit)"`
-	PublishBurst      int           `envconfig:"PUBLISH_BURST" default:"2000" desc:"publish burst above the rate"`
+	PublishRate       float64       `envconfig:"PUBLISH_RATE" default:"0" desc:"events published per second per token subject, or per address without a token (0: no limit); a token's tidings.rate claim sets its own"`
+	PublishBurst      int           `envconfig:"PUBLISH_BURST" default:"2000" desc:"publish burst above TIDINGS_PUBLISH_RATE"`
 	TrustedProxyHdr   string        `envconfig:"TRUSTED_PROXY_HEADER" desc:"header holding the client address, set by a trusted proxy (e.g. Fly-Client-IP)"`
 	Console           string        `envconfig:"CONSOLE" default:"on" desc:"on or off: the web console at /"`
 	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"10s" desc:"graceful shutdown bound"`
@@ -156,8 +155,8 @@ func (c *Config) Validate() error {
 		return errors.New("TIDINGS_MAX_SUBSCRIPTIONS_PER_IP must be 0 (no limit) or more")
 	case c.PublishRate < 0 || c.PublishRate != c.PublishRate:
 		return errors.New("TIDINGS_PUBLISH_RATE must be 0 (no limit) or more")
-	case c.PublishRate > 0 && c.PublishBurst < store.MaxBatch:
-		return fmt.Errorf("TIDINGS_PUBLISH_BURST must be at least %d, the largest batch", store.MaxBatch)
+	case c.PublishBurst < 1:
+		return errors.New("TIDINGS_PUBLISH_BURST must be at least 1")
 	}
 	c.CORSOrigins = trimAll(c.CORSOrigins)
 	c.PublicTopics = trimAll(c.PublicTopics)
