@@ -130,7 +130,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) (
 		status = http.StatusInternalServerError
 	}
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Retry-After", retryAfter(e.Code))
 	}
 	body := make([]byte, 0, 96+len(e.Message))
 	body = append(body, `{"error":{"code":`...)
@@ -140,6 +140,19 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) (
 	body = append(body, "}}\n"...)
 	writeJSON(w, status, body)
 	return status
+}
+
+// retryAfter is the Retry-After of a 429 or 503, in seconds: a full disk
+// is not freed within a second, so clients are not invited to hammer it.
+func retryAfter(code errorCode) string {
+	switch code {
+	case codeStorageFull:
+		return "30"
+	case codeStorageUnavailable:
+		return "5"
+	default:
+		return "1"
+	}
 }
 
 // Header values shared by every JSON answer; net/http only reads them.

@@ -121,11 +121,15 @@ type Observer interface {
 
 // Store is the event log. Open it with Open and release it with Close.
 type Store struct {
-	opts Options
-	log  *slog.Logger
-	wdb  *sql.DB  // one connection, owned by the writer goroutine and the pruner
-	rdb  *sql.DB  // read pool
-	lock *os.File // holds the exclusive lock on the database file
+	opts   Options
+	log    *slog.Logger
+	wdb    *sql.DB  // one connection, owned by the writer goroutine and the pruner
+	rdb    *sql.DB  // read pool
+	lock   *os.File // holds the exclusive lock on the database file
+	path   string
+	schema int // the schema version, len(migrations)
+
+	state writerState
 
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool
@@ -144,6 +148,9 @@ type Store struct {
 }
 
 type appendReq struct {
+	// probe asks for a commit that writes without storing anything
+	// (Ping's test of writability); it has no inputs.
+	probe   bool
 	inputs  []Input
 	results []Result
 	err     error
@@ -205,7 +212,7 @@ func OpenContext(ctx context.Context, path string, opts Options) (_ *Store, err 
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
 
-	s := &Store{opts: opts, log: opts.Logger, wdb: wdb, lock: lock}
+	s := &Store{opts: opts, log: opts.Logger, wdb: wdb, lock: lock, path: path}
 	if err := s.migrate(); err != nil {
 		wdb.Close()
 		return nil, err
@@ -282,6 +289,7 @@ func (s *Store) migrate() error {
 	if err := s.wdb.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
+	s.schema = len(names)
 	if version > len(names) {
 		return fmt.Errorf("database schema version %d is newer than this binary knows (%d)", version, len(names))
 	}
@@ -373,25 +381,30 @@ func (s *Store) Append(ctx context.Context, inputs []Input) ([]Result, error) {
 		return nil, fmt.Errorf("append %d events: batch must hold 1..%d", len(inputs), MaxBatch)
 	}
 	req := &appendReq{inputs: inputs, done: make(chan struct{})}
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return nil, ErrClosed
+	if err := s.enqueue(ctx, req); err != nil {
+		return nil, err
 	}
-	select {
-	case s.queue <- req:
-	case <-ctx.Done():
-		s.mu.RUnlock()
-		return nil, ctx.Err()
-	}
-	s.mu.RUnlock()
-
 	select {
 	case <-req.done:
 		return req.results, req.err
 	case <-ctx.Done():
 		// The events may still commit; the caller is gone and cannot be told.
 		return nil, ctx.Err()
+	}
+}
+
+// enqueue hands req to the writer.
+func (s *Store) enqueue(ctx context.Context, req *appendReq) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	select {
+	case s.queue <- req:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -434,6 +447,9 @@ func (s *Store) commit(batch []*appendReq, n int) {
 	}
 	if err != nil {
 		err = classify(fmt.Errorf("append events: %w", err))
+	}
+	s.state.set(err)
+	if err != nil {
 		s.log.Error("commit failed", "events", n, "err", err)
 		for _, req := range batch {
 			req.results, req.err = nil, err
@@ -466,6 +482,15 @@ func (s *Store) commitTx(batch []*appendReq, n int) ([]Event, error) {
 	fresh := make([]Event, 0, n)
 	counts := make(map[string]int64)
 	for _, req := range batch {
+		if req.probe {
+			// Rewriting the schema version writes the database header:
+			// the commit needs room on disk and a writable file, and
+			// changes nothing.
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, s.schema)); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		req.results = make([]Result, len(req.inputs))
 		for i, in := range req.inputs {
 			var key any
@@ -525,19 +550,6 @@ func classify(err error) error {
 		}
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
-}
-
-// Ping checks the store is readable and writable: it reads through the
-// read pool and takes the write lock.
-func (s *Store) Ping(ctx context.Context) error {
-	if _, err := readSeq(ctx, s.rdb); err != nil {
-		return classify(fmt.Errorf("read: %w", err))
-	}
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		return classify(fmt.Errorf("write: %w", err))
-	}
-	return tx.Rollback()
 }
 
 // Close stops accepting appends, commits everything already queued, stops

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// nobody is the unprivileged user the permission tests run the binary as
+// when the tests run as root (for whom permissions do not bite).
+const nobody = 65534
+
+// unprivileged returns a command that runs the binary as a user without
+// root's rights, and a fresh folder that user owns; the test is skipped
+// when there is no way to drop root.
+func unprivileged(t *testing.T) (bin, dir string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "tidings-perm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	if os.Geteuid() != 0 {
+		return binary, dir
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("running as root without setpriv: cannot drop the rights that make permissions moot")
+	}
+	if err := os.Chown(dir, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	bin = filepath.Join(dir, "tidings-as-nobody")
+	script := "#!/bin/sh\nexec " + setpriv + " --reuid=" + strconv.Itoa(nobody) + " --regid=" + strconv.Itoa(nobody) + " --clear-groups -- " + binary + ` "$@"` + "\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin, dir
+}
+
+// get answers status and Retry-After of a GET.
+func getStatus(t *testing.T, url string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	res, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode, res.Header.Get("Retry-After")
+}
+
+// A database file the server may not write: /readyz is not 200, as
+// publishes fail.
+func TestReadyzOnReadOnlyDatabase(t *testing.T) {
+	t.Parallel()
+	bin, dir := unprivileged(t)
+	db := filepath.Join(dir, "t.db")
+	p := startProc(t, bin, serverEnv(db))
+	p.mustPublish(t, "t", "1")
+	if code := p.stop(t, syscall.SIGTERM, waitFor); code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+	if err := os.Chmod(db, 0o444); err != nil {
+		t.Fatal(err)
+	}
+
+	p = startProc(t, bin, serverEnv(db))
+	if status, _ := getStatus(t, p.URL+"/readyz"); status == http.StatusOK {
+		t.Errorf("GET /readyz on a read-only database: got 200, want 503")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if _, status, _ := p.publish(ctx, "t", "2"); status == http.StatusCreated {
+		t.Errorf("publish on a read-only database: got 201")
+	}
+	if status, _ := getStatus(t, p.URL+"/healthz"); status != http.StatusOK {
+		t.Errorf("GET /healthz: got %d, want 200 (the process is alive)", status)
+	}
+}
+
+// A database folder the server may not write: it exits at start with a
+// sentence naming the folder and saying permission denied.
+func TestStartInFolderNotWritable(t *testing.T) {
+	t.Parallel()
+	bin, dir := unprivileged(t)
+	locked := filepath.Join(dir, "locked")
+	if err := os.Mkdir(locked, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	for _, db := range []string{filepath.Join(locked, "t.db"), filepath.Join(locked, "sub", "t.db")} {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		cmd := exec.CommandContext(ctx, bin, "serve")
+		cmd.Env = serverEnv(db)
+		out, err := cmd.CombinedOutput()
+		cancel()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+			t.Fatalf("TIDINGS_DB=%s: got %v, want a non-zero exit:\n%s", db, err, out)
+		}
+		if !strings.Contains(string(out), locked) || !strings.Contains(string(out), "permission denied") {
+			t.Errorf("TIDINGS_DB=%s: the error does not name %s and say permission denied:\n%s", db, locked, out)
+		}
+	}
+}
+
+// A full disk: publishes are 503 storage_full with a Retry-After longer
+// than a second, /readyz is not 200; once room is made, both recover and
+// nothing acknowledged is lost.
+func TestReadyzOnFullDisk(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small filesystem needs root")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	db := filepath.Join(dir, "t.db")
+	p := startServer(t, db)
+	var acked []int64
+	acked = append(acked, p.mustPublish(t, "t", `"first"`))
+
+	filler, err := os.Create(filepath.Join(dir, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := bytes.Repeat([]byte("x"), 64<<10)
+	for {
+		if _, err := filler.Write(chunk); err != nil {
+			break
+		}
+	}
+	filler.Close()
+
+	data := strconv.Quote(strings.Repeat("y", 8<<10))
+	full := false
+	for range 200 {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		id, status, _ := p.publish(ctx, "t", data)
+		cancel()
+		if status == http.StatusCreated {
+			acked = append(acked, id)
+			continue
+		}
+		if status != http.StatusServiceUnavailable {
+			t.Fatalf("publish on a full disk: got %d, want 201 or 503", status)
+		}
+		full = true
+		break
+	}
+	if !full {
+		t.Fatal("200 publishes of 8 KB fitted on a full 4 MB disk")
+	}
+	status, retry := getStatus(t, p.URL+"/readyz")
+	if status == http.StatusOK {
+		t.Errorf("GET /readyz on a full disk: got 200, want 503")
+	}
+	if n, err := strconv.Atoi(retry); err != nil || n <= 1 {
+		t.Errorf("Retry-After on a full disk: got %q, want more than 1 second", retry)
+	}
+
+	os.Remove(filler.Name())
+	deadline := time.Now().Add(waitFor)
+	for {
+		if status, _ := getStatus(t, p.URL+"/readyz"); status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /readyz did not recover within %s of freeing the disk", waitFor)
+		}
+		time.Sleep(100 * time.Millisecond) // poll: the next probe is due within a second
+	}
+	acked = append(acked, p.mustPublish(t, "t", `"after"`))
+	stored := map[int64]bool{}
+	for _, e := range p.all(t, "t") {
+		stored[e.ID] = true
+	}
+	for _, id := range acked {
+		if !stored[id] {
+			t.Errorf("acknowledged id %d lost", id)
+		}
+	}
+}
