@@ -34,11 +34,13 @@ func reservedType(t string) bool {
 	return len(t) >= len("tidings.") && strings.EqualFold(t[:len("tidings.")], "tidings.")
 }
 
-// checkType validates a publish's type, returning the default for "".
-func checkType(t string) (string, *Error) {
-	if t == "" {
+// checkType validates a publish's type, returning the default when it is
+// absent (nil); an explicit "" is refused like any other invalid type.
+func checkType(tp *string) (string, *Error) {
+	if tp == nil {
 		return "message", nil
 	}
+	t := *tp
 	if !validType(t) {
 		return "", errorf(codeInvalidType, "An event type is 1 to 64 of the characters A-Z a-z 0-9 _ . : -.")
 	}

@@ -24,7 +24,7 @@ import (
 type publishBody struct {
 	Topic string          `json:"topic"`
 	Data  json.RawMessage `json:"data"`
-	Type  string          `json:"type"`
+	Type  *string         `json:"type"` // nil: absent, the default
 	Key   string          `json:"key"`
 }
 
@@ -50,7 +50,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, ps httprouter.P
 	}
 	var body struct {
 		Data json.RawMessage `json:"data"`
-		Type string          `json:"type"`
+		Type *string         `json:"type"`
 		Key  string          `json:"key"`
 	}
 	if err := s.decodeBody(w, r, &body); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -208,6 +209,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if r.URL.RawPath != "" {
+		if err := encodedSlashTopic(r.URL.RawPath); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		if r.ContentLength != 0 {
 			s.refuseBody(w, r)
@@ -221,6 +228,30 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.router.ServeHTTP(w, r)
+}
+
+// encodedSlashTopic refuses a topic that holds a percent-encoded slash
+// (a%2Fb): decoded, the path would not match a route and answer 404, when
+// the name is what is wrong.
+func encodedSlashTopic(rawPath string) *Error {
+	rest, ok := strings.CutPrefix(rawPath, "/v1/topics/")
+	if !ok {
+		return nil
+	}
+	seg, _, _ := strings.Cut(rest, "/")
+	if !strings.Contains(seg, "%2F") && !strings.Contains(seg, "%2f") {
+		return nil
+	}
+	topics, err := url.PathUnescape(seg)
+	if err != nil {
+		topics = seg
+	}
+	for t := range strings.SplitSeq(topics, ",") {
+		if !store.ValidTopic(t) {
+			return topicError(t)
+		}
+	}
+	return topicError(topics)
 }
 
 // refuseBody answers a GET or HEAD that announces a body, without reading
