@@ -11,6 +11,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tidings/tidings/store"
 	"github.com/tidings/tidings/stream"
 )
 
@@ -309,10 +310,13 @@ func (s *Server) sseRefuse(r *http.Request, out *sseWriter, req subscribeRequest
 	cursor := s.startCursor(req)
 	retry := max(5*s.cfg.SSERetry, 5*time.Second)
 	out.write(stream.Retry(retry.Milliseconds()))
-	if batch, err := s.hub.Read(r.Context(), req.topics, cursor, 1); err == nil && batch.Reset != "" {
-		s.metrics.Resets.WithLabelValues(batch.Reset).Inc()
-		out.write(stream.ResetBlock(batch.Reset, batch.ResetCursor))
-		cursor = batch.ResetCursor
+	// A refusal costs no read of the store: a cursor past the head is
+	// known from memory; an expired one is reset by the stream the client
+	// opens next, since the final block hands its cursor back unchanged.
+	if head := s.hub.Head(); cursor > head {
+		s.metrics.Resets.WithLabelValues(store.ResetAhead).Inc()
+		out.write(stream.ResetBlock(store.ResetAhead, head))
+		cursor = head
 	}
 	out.end(cursor, end)
 }

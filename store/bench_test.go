@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -118,3 +119,38 @@ func BenchmarkReadAfter(b *testing.B) {
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+
+// BenchmarkReadAfterTopics reads a page of 100 events from an old cursor
+// across 1 and 64 topics, each holding 500 events of 1 KB: the cost of a
+// page should follow the page, not the number of topics.
+func BenchmarkReadAfterTopics(b *testing.B) {
+	const perTopic, limit = 500, 100
+	data := []byte(`"` + strings.Repeat("x", 1024) + `"`)
+	for _, n := range []int{1, 64} {
+		b.Run(fmt.Sprintf("topics=%d", n), func(b *testing.B) {
+			s, _ := mustOpen(b, store.Options{MaxEventsPerTopic: perTopic})
+			topics := make([]string, n)
+			for i := range topics {
+				topics[i] = fmt.Sprintf("t%d", i)
+			}
+			var batch []store.Input
+			for i := range perTopic * n {
+				batch = append(batch, store.Input{Topic: topics[i%n], Type: "message", Data: data})
+				if len(batch) == store.MaxBatch || i == perTopic*n-1 {
+					if _, err := s.Append(context.Background(), batch); err != nil {
+						b.Fatal(err)
+					}
+					batch = batch[:0]
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				p, err := s.ReadAfter(context.Background(), topics, 0, limit)
+				if err != nil || len(p.Events) != limit {
+					b.Fatalf("read %d events, %v; want %d", len(p.Events), err, limit)
+				}
+			}
+		})
+	}
+}

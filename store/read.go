@@ -1,11 +1,9 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -128,39 +126,74 @@ func firstAfter(ctx context.Context, q txQuerier, topics []string, cursor int64)
 	return first, nil
 }
 
-// readTopics reads up to limit events per topic from the (topic, id) index
-// and merges them, so the cost depends on limit and the number of topics,
-// never on the size of the log.
+// readTopics returns the first limit events of topics with id > cursor,
+// in id order. Each topic is read in id order from the (topic, id) index
+// and the topics are merged, one row at a time, until limit events are
+// taken: the rows read, and the memory held, follow the answer (plus one
+// pending row per topic), not the number of topics or the size of the log.
 func readTopics(ctx context.Context, q txQuerier, topics []string, cursor int64, limit int) ([]Event, error) {
-	var out []Event
+	const query = `SELECT id, type, data, time FROM events WHERE topic = ? AND id > ? ORDER BY id LIMIT ?`
+	heads := make([]*topicRows, 0, len(topics))
+	defer func() {
+		for _, h := range heads {
+			h.rows.Close()
+		}
+	}()
 	for _, t := range topics {
-		rows, err := q.QueryContext(ctx, `SELECT id, type, data, time FROM events WHERE topic = ? AND id > ? ORDER BY id LIMIT ?`, t, cursor, limit)
+		rows, err := q.QueryContext(ctx, query, t, cursor, limit)
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			ev := Event{Topic: t}
-			var data []byte
-			var ms int64
-			if err := rows.Scan(&ev.ID, &ev.Type, &data, &ms); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			ev.Data = data
-			ev.Time = time.UnixMilli(ms).UTC()
-			out = append(out, ev)
-		}
-		if err := rows.Err(); err != nil {
-			rows.Close()
+		h := &topicRows{rows: rows, topic: t}
+		heads = append(heads, h)
+		if err := h.next(); err != nil {
 			return nil, err
 		}
-		rows.Close()
 	}
-	if len(topics) > 1 {
-		slices.SortFunc(out, func(a, b Event) int { return cmp.Compare(a.ID, b.ID) })
-	}
-	if len(out) > limit {
-		out = out[:limit]
+	out := make([]Event, 0, min(limit, 256))
+	for len(out) < limit {
+		// The topic whose pending row has the smallest id goes next. A
+		// linear scan: at most MaxTopics heads, cheaper than a heap's
+		// bookkeeping at these sizes.
+		var lowest *topicRows
+		for _, h := range heads {
+			if h.ok && (lowest == nil || h.ev.ID < lowest.ev.ID) {
+				lowest = h
+			}
+		}
+		if lowest == nil {
+			break
+		}
+		out = append(out, lowest.ev)
+		if err := lowest.next(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// topicRows is one topic's rows in id order, with the pending one in ev.
+type topicRows struct {
+	rows  *sql.Rows
+	topic string
+	ev    Event
+	ok    bool // ev holds a row not yet taken
+}
+
+// next moves to the topic's next row; ok turns false at the end.
+func (h *topicRows) next() error {
+	h.ok = false
+	if !h.rows.Next() {
+		return h.rows.Err()
+	}
+	ev := Event{Topic: h.topic}
+	var data []byte
+	var ms int64
+	if err := h.rows.Scan(&ev.ID, &ev.Type, &data, &ms); err != nil {
+		return err
+	}
+	ev.Data = data
+	ev.Time = time.UnixMilli(ms).UTC()
+	h.ev, h.ok = ev, true
+	return nil
 }

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -45,4 +47,41 @@ func mustAppend(tb testing.TB, s *store.Store, inputs ...store.Input) []store.Re
 		tb.Fatalf("append: %v", err)
 	}
 	return res
+}
+
+// Reads across topics merge them in id order and stop at the limit, from
+// any cursor.
+func TestReadAcrossTopicsInIDOrder(t *testing.T) {
+	t.Parallel()
+	s, _ := mustOpen(t, store.Options{})
+	topics := []string{"a", "b", "c"}
+	var all []store.Input
+	for i := range 40 {
+		// Uneven: a gets every other event, b and c share the rest.
+		tp := "a"
+		if i%2 == 1 {
+			tp = topics[1+i%3%2]
+		}
+		all = append(all, storetest.In(tp, fmt.Sprint(i)))
+	}
+	res := mustAppend(t, s, all...)
+	for _, sub := range [][]string{{"a"}, {"b", "c"}, {"c", "a", "b"}} {
+		for cursor := int64(0); cursor <= 40; cursor += 7 {
+			for _, limit := range []int{1, 5, 100} {
+				var want []int64
+				for _, r := range res {
+					if r.Event.ID > cursor && slices.Contains(sub, r.Event.Topic) && len(want) < limit {
+						want = append(want, r.Event.ID)
+					}
+				}
+				p, err := s.ReadAfter(context.Background(), sub, cursor, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := storetest.IDs(p.Events); !slices.Equal(got, want) {
+					t.Errorf("topics %v after %d limit %d: got %v, want %v", sub, cursor, limit, got, want)
+				}
+			}
+		}
+	}
 }

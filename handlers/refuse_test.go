@@ -1,0 +1,64 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tidings/tidings/handlers"
+	"github.com/tidings/tidings/store"
+	"github.com/tidings/tidings/stream"
+)
+
+// countingHub counts the reads that reach the hub (and from it, for old
+// cursors, the store).
+type countingHub struct {
+	*stream.Hub
+	reads atomic.Int64
+}
+
+func (h *countingHub) Read(ctx context.Context, topics []string, cursor int64, limit int) (stream.Batch, error) {
+	h.reads.Add(1)
+	return h.Hub.Read(ctx, topics, cursor, limit)
+}
+
+// A stream refused for capacity reads nothing: refusals stay cheap when
+// the server is at its limit.
+func TestRefusedSSEReadsNothing(t *testing.T) {
+	t.Parallel()
+	hub := &countingHub{Hub: stream.NewHub(stream.HubOptions{MaxSubscribers: 1})}
+	st, err := store.Open(filepath.Join(t.TempDir(), "t.db"), store.Options{OnCommit: hub.Committed, OnPrune: hub.Pruned})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close(context.Background()) })
+	if err := hub.Attach(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Append(context.Background(), []store.Input{{Topic: "t", Type: "message", Data: []byte("1")}}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handlers.New(handlers.Config{}, st, hub))
+	t.Cleanup(func() { hub.Stop(); srv.Close() })
+
+	held, err := http.Get(srv.URL + "/v1/topics/t/sse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Body.Close()
+	if _, err := held.Body.Read(make([]byte, 1)); err != nil {
+		t.Fatalf("first stream: %v", err)
+	}
+	before := hub.reads.Load()
+	status, _, body := do(t, "GET", srv.URL+"/v1/topics/t/sse?cursor=0", nil, "")
+	if status != http.StatusOK || !strings.Contains(string(body), `"end":"overloaded"`) {
+		t.Fatalf("refused stream: got %d %q, want 200 ending overloaded", status, body)
+	}
+	if n := hub.reads.Load() - before; n != 0 {
+		t.Errorf("a refused stream read %d times, want 0", n)
+	}
+}
