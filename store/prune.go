@@ -133,9 +133,25 @@ func (s *Store) deleteChunk(ctx context.Context, query string, args ...any) (int
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("prune: delete: %w", err)
 	}
+	// A topic left with nothing retained gives up its row; the store-wide
+	// floor keeps what the row knew (see migrations/0002_prune_floor.sql).
+	var floor int64
 	for topic, m := range marks {
-		if _, err := tx.ExecContext(ctx, `UPDATE topics SET count = max(count - ?, 0), pruned_id = max(pruned_id, ?) WHERE topic = ?`, m.count, m.maxID, topic); err != nil {
+		var left, pruned int64
+		err := tx.QueryRowContext(ctx, `UPDATE topics SET count = max(count - ?, 0), pruned_id = max(pruned_id, ?) WHERE topic = ? RETURNING count, pruned_id`, m.count, m.maxID, topic).Scan(&left, &pruned)
+		if err != nil && err != sql.ErrNoRows {
 			return 0, fmt.Errorf("prune: record: %w", err)
+		}
+		if err == nil && left == 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM topics WHERE topic = ?`, topic); err != nil {
+				return 0, fmt.Errorf("prune: forget empty topic: %w", err)
+			}
+			floor = max(floor, pruned)
+		}
+	}
+	if floor > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE prune_floor SET pruned_id = max(pruned_id, ?)`, floor); err != nil {
+			return 0, fmt.Errorf("prune: record floor: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

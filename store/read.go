@@ -105,10 +105,20 @@ type txQuerier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// prunedMax is the highest id pruned from any of topics. A topic with no
+// row (nothing retained) counts as pruned up to the store-wide floor.
 func prunedMax(ctx context.Context, q txQuerier, topics []string) (int64, error) {
 	var pruned sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT max(pruned_id) FROM topics WHERE topic IN (`+placeholders(len(topics))+`)`, topicArgs(topics)...).Scan(&pruned)
-	return pruned.Int64, err
+	var rows int
+	err := q.QueryRowContext(ctx, `SELECT max(pruned_id), count(*) FROM topics WHERE topic IN (`+placeholders(len(topics))+`)`, topicArgs(topics)...).Scan(&pruned, &rows)
+	if err != nil || rows == len(topics) {
+		return pruned.Int64, err
+	}
+	var floor int64
+	if err := q.QueryRowContext(ctx, `SELECT pruned_id FROM prune_floor`).Scan(&floor); err != nil {
+		return 0, err
+	}
+	return max(pruned.Int64, floor), nil
 }
 
 // firstAfter returns the smallest retained id above cursor among topics, or 0.

@@ -342,7 +342,9 @@ func (s *Store) prepare() (err error) {
 	}
 	s.insertStmt = prep(`INSERT INTO events (id, topic, type, data, key, time) VALUES (?, ?, ?, ?, ?, ?)`)
 	s.lookupStmt = prep(`SELECT id, type, time FROM events WHERE topic = ? AND key = ?`)
-	s.countStmt = prep(`INSERT INTO topics (topic, count) VALUES (?, ?) ON CONFLICT (topic) DO UPDATE SET count = count + excluded.count`)
+	// A topic without a row starts from the store-wide pruned floor: its
+	// earlier events, if it had any, may have been pruned up to there.
+	s.countStmt = prep(`INSERT INTO topics (topic, count, pruned_id) VALUES (?, ?, (SELECT pruned_id FROM prune_floor)) ON CONFLICT (topic) DO UPDATE SET count = count + excluded.count`)
 	if err != nil {
 		return fmt.Errorf("prepare statements: %w", err)
 	}

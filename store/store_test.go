@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -83,5 +84,61 @@ func TestReadAcrossTopicsInIDOrder(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Topics with nothing retained leave no bookkeeping behind, and reset
+// detection still never misses pruned events: a topic without a row
+// counts as pruned up to the store-wide floor.
+func TestEmptyTopicsAreForgotten(t *testing.T) {
+	t.Parallel()
+	s, path := mustOpen(t, store.Options{Retention: time.Millisecond})
+	var inputs []store.Input
+	for i := range 50 {
+		inputs = append(inputs, storetest.In(fmt.Sprintf("user:%d", i), "1"))
+	}
+	mustAppend(t, s, inputs...) // ids 1..50
+	storetest.WaitPruned(t, s, 50)
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rows int
+	if err := db.QueryRow(`SELECT count(*) FROM topics`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 0 {
+		t.Errorf("topics rows after pruning everything: got %d, want 0", rows)
+	}
+
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		topics []string
+		cursor int64
+		reset  string
+	}{
+		{"a pruned topic, cursor before its event", []string{"user:7"}, 5, store.ResetExpired},
+		{"cursor at the floor", []string{"user:7"}, 50, ""},
+		{"cursor 0 never resets", []string{"user:7"}, 0, ""},
+	} {
+		p, err := s.ReadAfter(ctx, tc.topics, tc.cursor, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Reset != tc.reset {
+			t.Errorf("%s: reset %q, want %q", tc.name, p.Reset, tc.reset)
+		}
+	}
+	// A topic that comes back starts from the floor: its pruned past is
+	// still detected.
+	mustAppend(t, s, storetest.In("user:7", "2")) // id 51
+	p, err := s.ReadAfter(ctx, []string{"user:7"}, 3, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Reset != store.ResetExpired || p.ResetCursor != 50 || len(p.Events) != 1 || p.Events[0].ID != 51 {
+		t.Errorf("returning topic from cursor 3: got reset %q at %d, events %v; want cursor_expired at 50, [51]", p.Reset, p.ResetCursor, storetest.IDs(p.Events))
 	}
 }
