@@ -209,7 +209,11 @@ type flyConfig struct {
 	KillSignal  string            `toml:"kill_signal"`
 	KillTimeout any               `toml:"kill_timeout"`
 	Env         map[string]string `toml:"env"`
-	Mounts      struct {
+	Metrics     struct {
+		Port int    `toml:"port"`
+		Path string `toml:"path"`
+	} `toml:"metrics"`
+	Mounts struct {
 		Source      string `toml:"source"`
 		Destination string `toml:"destination"`
 	} `toml:"mounts"`
@@ -264,12 +268,21 @@ func TestFlyConfig(t *testing.T) {
 	if fly.Mounts.Source == "" {
 		t.Error("mount has no source volume")
 	}
-	_, port, err := net.SplitHostPort(configDefault(t, "Addr"))
+	if got, want := fly.Env["TIDINGS_ADDR"], env["TIDINGS_ADDR"]; got != want {
+		t.Errorf("env TIDINGS_ADDR: got %q, want %q, the image's", got, want)
+	}
+	host, port, err := net.SplitHostPort(fly.Env["TIDINGS_ADDR"])
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("env TIDINGS_ADDR=%q: %v", fly.Env["TIDINGS_ADDR"], err)
+	}
+	if host != "" {
+		t.Errorf("env TIDINGS_ADDR=%q: want every interface (:port), where Fly's proxy reaches it", fly.Env["TIDINGS_ADDR"])
 	}
 	if got := strconv.Itoa(fly.HTTPService.InternalPort); got != port {
-		t.Errorf("internal_port: got %s, want %s, the port of the default TIDINGS_ADDR", got, port)
+		t.Errorf("internal_port: got %s, want %s, the port of TIDINGS_ADDR", got, port)
+	}
+	if _, mport, err := net.SplitHostPort(fly.Env["TIDINGS_METRICS_ADDR"]); err != nil || strconv.Itoa(fly.Metrics.Port) != mport || fly.Metrics.Path != "/metrics" {
+		t.Errorf("metrics: [metrics] %+v and TIDINGS_METRICS_ADDR=%q, want the scraper on the metrics port at /metrics", fly.Metrics, fly.Env["TIDINGS_METRICS_ADDR"])
 	}
 	if n := len(fly.HTTPService.Checks); n != 1 || fly.HTTPService.Checks[0].Path != "/readyz" || fly.HTTPService.Checks[0].Method != "GET" {
 		t.Errorf("http checks: got %+v, want one GET /readyz", fly.HTTPService.Checks)

@@ -21,6 +21,8 @@ func run(args []string) int {
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
 		cmd = "help"
+	} else if len(args) > 0 && (args[0] == "-v" || args[0] == "--version" || args[0] == "-version") {
+		cmd, args = "version", args[1:]
 	} else if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
@@ -55,7 +57,7 @@ Usage:
   tidings token       print a signed access token
   tidings publish     publish one event: TOPIC [DATA | -]
   tidings tail        print the events of topics as they are published
-  tidings version     print the version
+  tidings version     print the version (also: tidings --version, -v)
   tidings copy        copy a store into an empty one (SQLite or PostgreSQL)
   tidings help        show this help
 

@@ -81,7 +81,7 @@ func serve(ctx context.Context, cfg server.Config) error {
 		if ctx.Err() != nil {
 			// Stopped while waiting for another process's database file:
 			// nothing was served, nothing is lost.
-			log.Info("stopped before taking the database file", "db", cfg.DB)
+			log.Info("stopped before taking the database file", "db", postgres.Redact(cfg.DB))
 			return nil
 		}
 		return err
@@ -91,13 +91,27 @@ func serve(ctx context.Context, cfg server.Config) error {
 		srv.Close(context.Background())
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	if srv.Open() {
-		log.Warn("no TIDINGS_SECRET set: anyone who can reach this server may publish and subscribe")
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			srv.Close(context.Background())
+			return fmt.Errorf("listen for metrics on %s: %w", cfg.MetricsAddr, err)
+		}
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "db", postgres.Redact(cfg.DB), "head", srv.Head(), "startup", time.Since(start).Round(time.Microsecond).String())
+	if srv.Open() {
+		log.Warn("no TIDINGS_SECRET set: anyone who can reach this server may publish and subscribe", "addr", ln.Addr().String())
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "open", srv.Open(), "db", postgres.Redact(cfg.DB), "head", srv.Head(), "startup", time.Since(start).Round(time.Microsecond).String())
 
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
+	listeners := 1
+	if metricsLn != nil {
+		log.Info("serving metrics", "addr", metricsLn.Addr().String())
+		listeners++
+		go func() { served <- srv.ServeMetrics(metricsLn) }()
+	}
 	select {
 	case err := <-served:
 		srv.Close(context.Background())
@@ -111,8 +125,10 @@ func serve(ctx context.Context, cfg server.Config) error {
 	if err := srv.Close(sctx); err != nil {
 		return err
 	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	for range listeners {
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
 	}
 	log.Info("stopped cleanly")
 	return nil

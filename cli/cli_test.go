@@ -146,6 +146,7 @@ func TestTailCommandErrors(t *testing.T) {
 	}{
 		{"no topic", []string{"tail", "--url", srv.URL}, 2, "name at least one topic"},
 		{"bad cursor", []string{"tail", "--url", srv.URL, "t", "--cursor", "-1"}, 2, "want an event id"},
+		{"bad cursor names now", []string{"tail", "--url", srv.URL, "t", "--cursor", "later"}, 2, "or now"},
 		{"bad topic is final", []string{"tail", "--url", srv.URL, "bad topic"}, 1, "400 invalid_topic"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -33,10 +33,16 @@ func Tail(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tidings tail", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cursor := client.FromNow()
-	fs.Func("cursor", "start after event id `N` (0: everything still retained; default: from now)", func(s string) error {
+	fs.Func("cursor", "start after event id `N` (0: everything still retained; now, the default: from now)", func(s string) error {
+		if s == "now" {
+			// What "stopped; resume with --cursor" prints when nothing
+			// was received yet.
+			cursor = client.FromNow()
+			return nil
+		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 0 {
-			return errors.New("want an event id: a whole number ≥ 0")
+			return errors.New("want an event id (a whole number ≥ 0) or now")
 		}
 		cursor = client.After(n)
 		return nil

@@ -72,7 +72,10 @@ type Config struct {
 	// Metrics receives the API's metrics and is served on /metrics; nil
 	// creates a fresh set.
 	Metrics *metrics.Metrics
-	Logger  *slog.Logger
+	// NoMetricsRoute leaves /metrics out of the API, when it is served on
+	// a listener of its own.
+	NoMetricsRoute bool
+	Logger         *slog.Logger
 	// Version is what GET /v1/info reports.
 	Version string
 }
@@ -148,7 +151,9 @@ func New(cfg Config, st Store, hub Hub) *Server {
 	r.GET("/v1/info", s.info)
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
-	r.Handler("GET", "/metrics", cfg.Metrics.Handler())
+	if !cfg.NoMetricsRoute {
+		r.Handler("GET", "/metrics", cfg.Metrics.Handler())
+	}
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -19,7 +19,8 @@ import (
 // Config is every setting of a server. ConfigFromEnv reads it from the
 // TIDINGS_* environment variables; DefaultConfig gives the defaults.
 type Config struct {
-	Addr              string        `envconfig:"ADDR" default:":8080" desc:"listen address"`
+	Addr              string        `envconfig:"ADDR" shown:"127.0.0.1:8080 (open), :8080 (with a secret)" desc:"listen address; with no TIDINGS_SECRET the server is open, so by default it listens on loopback only"`
+	MetricsAddr       string        `envconfig:"METRICS_ADDR" desc:"a separate listen address for /metrics (e.g. :9091), which then leaves the main one"`
 	DB                string        `envconfig:"DB" default:"data/tidings.db" desc:"SQLite file (its folder is created), or a postgres:// URL shared by replicas"`
 	LockTimeout       time.Duration `envconfig:"LOCK_TIMEOUT" default:"30s" desc:"how long to wait for another process to let go of the SQLite file"`
 	SSEMaxDuration    time.Duration `envconfig:"SSE_MAX_DURATION" default:"50s" desc:"longest SSE response"`
@@ -158,6 +159,9 @@ func (c *Config) Validate() error {
 	case c.PublishBurst < 1:
 		return errors.New("TIDINGS_PUBLISH_BURST must be at least 1")
 	}
+	if c.Addr == "" {
+		c.Addr = DefaultAddr(c.Secret)
+	}
 	c.CORSOrigins = trimAll(c.CORSOrigins)
 	c.PublicTopics = trimAll(c.PublicTopics)
 	if len(c.CORSOrigins) == 0 && c.Secret == "" {
@@ -170,6 +174,16 @@ func (c *Config) Validate() error {
 		return errors.New("TIDINGS_CORS_ORIGINS may be * only when no TIDINGS_SECRET is set: list the origins of your site, e.g. https://app.example.com")
 	}
 	return nil
+}
+
+// DefaultAddr is where a server listens when TIDINGS_ADDR is unset: with
+// no secret it is open to anyone who can reach it, so only loopback; with
+// one, every interface.
+func DefaultAddr(secret string) string {
+	if secret == "" {
+		return "127.0.0.1:8080"
+	}
+	return ":8080"
 }
 
 // kindOf names a setting's type for a person.
@@ -209,7 +223,11 @@ func Usage() []Setting {
 		if name == "" {
 			continue
 		}
-		out = append(out, Setting{Name: "TIDINGS_" + name, Default: f.Tag.Get("default"), Desc: f.Tag.Get("desc")})
+		def := f.Tag.Get("default")
+		if shown, ok := f.Tag.Lookup("shown"); ok {
+			def = shown
+		}
+		out = append(out, Setting{Name: "TIDINGS_" + name, Default: def, Desc: f.Tag.Get("desc")})
 	}
 	return out
 }

@@ -101,6 +101,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		PublishBurst:          cfg.PublishBurst,
 		TrustedProxyHeader:    cfg.TrustedProxyHdr,
 		Metrics:               s.metrics,
+		NoMetricsRoute:        cfg.MetricsAddr != "",
 		Logger:                cfg.Logger,
 		Version:               cfg.Version,
 	}, st, s.hub)
@@ -136,9 +137,20 @@ func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
 // Serve answers HTTP on ln until Close; it then returns
 // http.ErrServerClosed.
-func (s *Server) Serve(ln net.Listener) error {
+func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, s.api) }
+
+// ServeMetrics answers GET /metrics (and nothing else) on ln until Close,
+// for a listener of its own (cfg.MetricsAddr); it then returns
+// http.ErrServerClosed.
+func (s *Server) ServeMetrics(ln net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	return s.serve(ln, mux)
+}
+
+func (s *Server) serve(ln net.Listener, h http.Handler) error {
 	srv := &http.Server{
-		Handler: s.api,
+		Handler: h,
 		// The whole request, headers and body, is read within
 		// ReadTimeout of its first byte; the API lifts the bound for
 		// streams and polls once their request is read.

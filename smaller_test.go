@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// tidings --version and -v print what tidings version prints.
+func TestVersionFlags(t *testing.T) {
+	t.Parallel()
+	want, err := exec.Command(binary, "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, flag := range []string{"--version", "-v"} {
+		got, err := exec.Command(binary, flag).Output()
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("tidings %s: got %q, %v; want %q", flag, got, err, want)
+		}
+	}
+}
+
+// With TIDINGS_METRICS_ADDR, /metrics is served there and not on the main
+// listener; the start-up log says where, and whether the server is open.
+func TestMetricsOnTheirOwnListener(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, filepath.Join(t.TempDir(), "t.db"), "TIDINGS_METRICS_ADDR=127.0.0.1:0")
+	line := p.waitLogLine(t, "serving metrics")
+	var l struct{ Addr string }
+	if err := json.Unmarshal([]byte(line), &l); err != nil || l.Addr == "" {
+		t.Fatalf("log line %q: want the metrics address", line)
+	}
+	if status, _ := getStatus(t, "http://"+l.Addr+"/metrics"); status != http.StatusOK {
+		t.Errorf("GET /metrics on the metrics listener: got %d, want 200", status)
+	}
+	if status, _ := getStatus(t, p.URL+"/metrics"); status != http.StatusNotFound {
+		t.Errorf("GET /metrics on the main listener: got %d, want 404", status)
+	}
+	if !strings.Contains(p.log(), `"open":true`) {
+		t.Errorf("the listening line does not say the server is open:\n%s", p.log())
+	}
+	if code := p.stop(t, syscall.SIGTERM, waitFor); code != 0 {
+		t.Errorf("exit status: got %d, want 0", code)
+	}
+}
+
+// The cursor tail suggests on stopping is one it takes, "now" included.
+func TestTailCursorNow(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, filepath.Join(t.TempDir(), "t.db"))
+	run := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, binary, append([]string{"tail", "--url", p.URL, "t"}, args...)...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Once the server counts the stream, tail is following.
+		p.waitMetric(t, `tidings_subscribers{transport="sse"} 1`)
+		cmd.Process.Signal(syscall.SIGINT)
+		stdout.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("tail %q: %v; stderr:\n%s", args, err, stderr.String())
+		}
+		p.waitMetric(t, `tidings_subscribers{transport="sse"} 0`)
+		return stderr.String()
+	}
+	first := run()
+	m := regexp.MustCompile(`resume with --cursor (\S+)`).FindStringSubmatch(first)
+	if m == nil {
+		t.Fatalf("tail stderr %q: want a resume hint", first)
+	}
+	run("--cursor", m[1])
+	// Stopped before its first block, the hint is "now": tail takes it.
+	run("--cursor", "now")
+}
+
+// waitLogLine waits until p has logged a line containing s and returns it.
+func (p *proc) waitLogLine(t *testing.T, s string) string {
+	t.Helper()
+	p.waitLog(t, s)
+	for _, l := range strings.Split(p.log(), "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
+}
+
+// waitMetric polls /metrics until a line starts with want.
+func (p *proc) waitMetric(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		_, b, err := request(ctx, "GET", p.URL+"/metrics", "")
+		cancel()
+		if err == nil && regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(want)+`$`).Match(b) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics has no line %q within %s", want, waitFor)
+		}
+		time.Sleep(20 * time.Millisecond) // poll
+	}
+}
