@@ -112,11 +112,12 @@ func TestHostileInput(t *testing.T) {
 		{"not JSON", "POST", "/v1/topics/orders/events", `data=1`, 400},
 		{"JSON array body", "POST", "/v1/events", `[1,2]`, 400},
 		{"reserved type", "POST", "/v1/topics/orders/events", `{"data":1,"type":"TIDINGS.cursor"}`, 400},
-		// An encoded slash splits the path before routing: no route matches.
-		{"topic with ../", "POST", "/v1/topics/..%2F..%2Fetc/events", `{"data":1}`, 404},
+		// An encoded slash is a bad topic name, not an unknown route.
+		{"topic with ../", "POST", "/v1/topics/..%2F..%2Fetc/events", `{"data":1}`, 400},
 		{"topic with NUL", "GET", "/v1/topics/a%00b/poll?timeout=0", "", 400},
 		{"non-ASCII topic", "GET", "/v1/topics/caf%C3%A9/sse", "", 400},
-		{"topic with a slash", "GET", "/v1/topics/a%2Fb/poll?timeout=0", "", 404},
+		{"topic with a slash", "GET", "/v1/topics/a%2Fb/poll?timeout=0", "", 400},
+		{"empty type", "POST", "/v1/topics/orders/events", `{"data":1,"type":""}`, 400},
 		{"topic that is a dot-dot", "GET", "/v1/topics/../poll?timeout=0", "", 400},
 		{"topic starting with a dot", "GET", "/v1/topics/.hidden/poll?timeout=0", "", 400},
 		{"empty topic in a list", "GET", "/v1/topics/a,,b/poll?timeout=0", "", 400},
