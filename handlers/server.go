@@ -220,19 +220,27 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		if r.ContentLength != 0 {
-			s.refuseBody(w, r)
-			return
-		}
-		if strings.HasPrefix(r.URL.Path, "/v1/topics/") {
-			// A stream or a waiting poll outlives the server's bound on
-			// reading a request (http.Server.ReadTimeout), which would
-			// otherwise end it: the whole request is read by now.
-			http.NewResponseController(w).SetReadDeadline(time.Time{})
-		}
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !s.readGet(w, r) {
+		return
 	}
 	s.router.ServeHTTP(w, r)
+}
+
+// readGet settles the reading side of a GET or HEAD; false means it was
+// answered. It is a function of its own so that its locals stay off the
+// frame every stream keeps (see ServeHTTP).
+func (s *Server) readGet(w http.ResponseWriter, r *http.Request) bool {
+	if r.ContentLength != 0 {
+		s.refuseBody(w, r)
+		return false
+	}
+	if strings.HasPrefix(r.URL.Path, "/v1/topics/") {
+		// A stream or a waiting poll outlives the server's bound on
+		// reading a request (http.Server.ReadTimeout), which would
+		// otherwise end it: the whole request is read by now.
+		http.NewResponseController(w).SetReadDeadline(time.Time{})
+	}
+	return true
 }
 
 // encodedSlashTopic refuses a topic that holds a percent-encoded slash

@@ -19,7 +19,7 @@ import (
 // Config is every setting of a server. ConfigFromEnv reads it from the
 // TIDINGS_* environment variables; DefaultConfig gives the defaults.
 type Config struct {
-	Addr              string        `envconfig:"ADDR" shown:"127.0.0.1:8080 (open), :8080 (with a secret)" desc:"listen address; with no TIDINGS_SECRET the server is open, so by default it listens on loopback only"`
+	Addr              string        `envconfig:"ADDR" shown:"127.0.0.1:8080" desc:"listen address; :8080 by default when TIDINGS_SECRET is set (an open server listens on loopback only)"`
 	MetricsAddr       string        `envconfig:"METRICS_ADDR" desc:"a separate listen address for /metrics (e.g. :9091), which then leaves the main one"`
 	DB                string        `envconfig:"DB" default:"data/tidings.db" desc:"SQLite file (its folder is created), or a postgres:// URL shared by replicas"`
 	LockTimeout       time.Duration `envconfig:"LOCK_TIMEOUT" default:"30s" desc:"how long to wait for another process to let go of the SQLite file"`
