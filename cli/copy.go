@@ -73,8 +73,9 @@ func copyStore(ctx context.Context, from, to string) (int, error) {
 			return 0, fmt.Errorf("source: %w", err)
 		}
 	}
-	// Neither store prunes during the copy.
-	opts := store.Options{PruneInterval: 100 * 365 * 24 * time.Hour}
+	// Neither store prunes during the copy. A SQLite file a server still
+	// holds is refused at once: stop the server first.
+	opts := store.Options{PruneInterval: 100 * 365 * 24 * time.Hour, LockTimeout: time.Second}
 	open := func(where string) (copyLog, error) {
 		if isPostgresURL(where) {
 			return postgres.Open(ctx, where, opts)

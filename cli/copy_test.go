@@ -49,9 +49,12 @@ func TestCopyCommand(t *testing.T) {
 	dst := filepath.Join(dir, "copy.db")
 	runCopyOK(t, src, dst)
 	opts := store.Options{MaxEventsPerTopic: 10}
-	storetest.CheckCopy(t,
-		storetest.MustOpen(t, sqliteOpener(src), opts),
-		storetest.MustOpen(t, sqliteOpener(dst), opts))
+	from, to := storetest.MustOpen(t, sqliteOpener(src), opts), storetest.MustOpen(t, sqliteOpener(dst), opts)
+	storetest.CheckCopy(t, from, to)
+	// One process at a time holds a SQLite file: let go of both before
+	// copying again.
+	from.Close(context.Background())
+	to.Close(context.Background())
 
 	t.Run("refuses a target holding events", func(t *testing.T) {
 		var stdout, stderr bytes.Buffer
@@ -91,4 +94,16 @@ func TestCopyCommandThroughPostgres(t *testing.T) {
 	}, opts)
 	storetest.CheckCopy(t, storetest.MustOpen(t, sqliteOpener(src), opts), pg)
 	storetest.CheckCopy(t, storetest.MustOpen(t, sqliteOpener(src), opts), storetest.MustOpen(t, sqliteOpener(back), opts))
+}
+
+// A source a running server holds is refused at once, not copied under it.
+func TestCopyRefusesAHeldSource(t *testing.T) {
+	t.Parallel()
+	src := filepath.Join(t.TempDir(), "src.db")
+	fillSQLite(t, src)
+	storetest.MustOpen(t, sqliteOpener(src), store.Options{})
+	var stdout, stderr bytes.Buffer
+	if code := Copy([]string{"--from", src, "--to", filepath.Join(t.TempDir(), "dst.db")}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "another process still holds "+src) {
+		t.Fatalf("exit %d, %q; want 1 and a sentence naming the held file", code, stderr.String())
+	}
 }
