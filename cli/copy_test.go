@@ -92,8 +92,10 @@ func TestCopyCommandThroughPostgres(t *testing.T) {
 	pg := storetest.MustOpen(t, func(o store.Options) (store.Log, error) {
 		return postgres.Open(context.Background(), dbURL, o)
 	}, opts)
-	storetest.CheckCopy(t, storetest.MustOpen(t, sqliteOpener(src), opts), pg)
-	storetest.CheckCopy(t, storetest.MustOpen(t, sqliteOpener(src), opts), storetest.MustOpen(t, sqliteOpener(back), opts))
+	// The source is opened once: one process at a time holds a SQLite file.
+	from := storetest.MustOpen(t, sqliteOpener(src), opts)
+	storetest.CheckCopy(t, from, pg)
+	storetest.CheckCopy(t, from, storetest.MustOpen(t, sqliteOpener(back), opts))
 }
 
 // A source a running server holds is refused at once, not copied under it.
