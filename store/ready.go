@@ -49,10 +49,7 @@ func (w *writerState) probeDue(now time.Time) (error, bool) {
 // nothing, so readiness comes back once writing works again. It returns
 // nil, ErrClosed, or an error wrapping ErrFull or ErrUnavailable.
 func (s *Store) Ping(ctx context.Context) error {
-	s.mu.RLock()
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
+	if s.queue.Closed() {
 		return ErrClosed
 	}
 	if _, err := readSeq(ctx, s.rdb); err != nil {
@@ -65,13 +62,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	if !probe {
 		return last
 	}
-	req := &appendReq{probe: true, done: make(chan struct{})}
-	if err := s.enqueue(ctx, req); err != nil {
+	req := NewAppendRequest(nil)
+	req.Probe = true
+	if err := s.queue.Enqueue(ctx, req); err != nil {
 		return err
 	}
 	select {
 	case <-req.done:
-		return req.err
+		return req.Err
 	case <-ctx.Done():
 		return last
 	}

@@ -27,7 +27,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -46,8 +45,6 @@ const (
 
 	// MaxBatch is the largest number of events one Append may carry.
 	MaxBatch = 1000
-	// maxCommit bounds the events folded into one group commit.
-	maxCommit = 4096
 	// pruneChunk bounds the rows one pruning transaction deletes, so the
 	// writer is never held up for long.
 	pruneChunk = 1000
@@ -131,9 +128,7 @@ type Store struct {
 
 	state writerState
 
-	mu     sync.RWMutex // guards closed against sends on queue
-	closed bool
-	queue  chan *appendReq
+	queue *CommitQueue
 
 	// Owned by the writer goroutine.
 	lastID   int64
@@ -145,16 +140,6 @@ type Store struct {
 	cancel     context.CancelFunc
 	writerDone chan struct{}
 	prunerDone chan struct{}
-}
-
-type appendReq struct {
-	// probe asks for a commit that writes without storing anything
-	// (Ping's test of writability); it has no inputs.
-	probe   bool
-	inputs  []Input
-	results []Result
-	err     error
-	done    chan struct{}
 }
 
 // Open opens (creating if needed) the database at path, applies migrations,
@@ -251,7 +236,7 @@ func OpenContext(ctx context.Context, path string, opts Options) (_ *Store, err 
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.queue = make(chan *appendReq, opts.QueueSize)
+	s.queue = NewCommitQueue(opts.QueueSize)
 	s.writerDone = make(chan struct{})
 	s.prunerDone = make(chan struct{})
 	go s.writer()
@@ -379,61 +364,14 @@ func (s *Store) Head(ctx context.Context) (int64, error) {
 // all of them or, on error, none. A nil error is a promise that every
 // returned event survives a crash of the process.
 func (s *Store) Append(ctx context.Context, inputs []Input) ([]Result, error) {
-	if len(inputs) == 0 || len(inputs) > MaxBatch {
-		return nil, fmt.Errorf("append %d events: batch must hold 1..%d", len(inputs), MaxBatch)
-	}
-	req := &appendReq{inputs: inputs, done: make(chan struct{})}
-	if err := s.enqueue(ctx, req); err != nil {
-		return nil, err
-	}
-	select {
-	case <-req.done:
-		return req.results, req.err
-	case <-ctx.Done():
-		// The events may still commit; the caller is gone and cannot be told.
-		return nil, ctx.Err()
-	}
-}
-
-// enqueue hands req to the writer.
-func (s *Store) enqueue(ctx context.Context, req *appendReq) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return ErrClosed
-	}
-	select {
-	case s.queue <- req:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.queue.Append(ctx, inputs)
 }
 
 // writer is the only goroutine that inserts. It runs until the queue is
 // closed and drained.
 func (s *Store) writer() {
 	defer close(s.writerDone)
-	batch := make([]*appendReq, 0, 256)
-	for req := range s.queue {
-		batch = append(batch[:0], req)
-		n := len(req.inputs)
-	drain:
-		for n < maxCommit {
-			select {
-			case r, ok := <-s.queue:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-				n += len(r.inputs)
-			default:
-				break drain
-			}
-		}
-		s.commit(batch, n)
-		clear(batch)
-	}
+	s.queue.Run(s.commit)
 }
 
 type topicKey struct{ topic, key string }
@@ -441,7 +379,7 @@ type topicKey struct{ topic, key string }
 // commit stores every request of batch in one transaction, then notifies and
 // answers. On failure every request in the batch gets the error and no id is
 // consumed.
-func (s *Store) commit(batch []*appendReq, n int) {
+func (s *Store) commit(batch []*AppendRequest, n int) {
 	start := time.Now()
 	fresh, err := s.commitTx(batch, n)
 	if s.opts.Observer != nil && err == nil {
@@ -454,8 +392,7 @@ func (s *Store) commit(batch []*appendReq, n int) {
 	if err != nil {
 		s.log.Error("commit failed", "events", n, "err", err)
 		for _, req := range batch {
-			req.results, req.err = nil, err
-			close(req.done)
+			req.Fail(err)
 		}
 		return
 	}
@@ -463,11 +400,11 @@ func (s *Store) commit(batch []*appendReq, n int) {
 		s.opts.OnCommit(fresh)
 	}
 	for _, req := range batch {
-		close(req.done)
+		req.Done()
 	}
 }
 
-func (s *Store) commitTx(batch []*appendReq, n int) ([]Event, error) {
+func (s *Store) commitTx(batch []*AppendRequest, n int) ([]Event, error) {
 	ctx := context.Background()
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
@@ -484,7 +421,7 @@ func (s *Store) commitTx(batch []*appendReq, n int) ([]Event, error) {
 	fresh := make([]Event, 0, n)
 	counts := make(map[string]int64)
 	for _, req := range batch {
-		if req.probe {
+		if req.Probe {
 			// Rewriting the schema version writes the database header:
 			// the commit needs room on disk and a writable file, and
 			// changes nothing.
@@ -493,8 +430,8 @@ func (s *Store) commitTx(batch []*appendReq, n int) ([]Event, error) {
 			}
 			continue
 		}
-		req.results = make([]Result, len(req.inputs))
-		for i, in := range req.inputs {
+		req.Results = make([]Result, len(req.Inputs))
+		for i, in := range req.Inputs {
 			var key any
 			if in.Key != "" {
 				// Look the key up before inserting: an ignored insert with an
@@ -509,7 +446,7 @@ func (s *Store) commitTx(batch []*appendReq, n int) ([]Event, error) {
 				if err == nil {
 					// Stored earlier, possibly earlier in this transaction.
 					ev.Time = time.UnixMilli(ms).UTC()
-					req.results[i] = Result{Event: ev, Duplicate: true}
+					req.Results[i] = Result{Event: ev, Duplicate: true}
 					continue
 				} else if !errors.Is(err, sql.ErrNoRows) {
 					return nil, fmt.Errorf("look up key: %w", err)
@@ -521,7 +458,7 @@ func (s *Store) commitTx(batch []*appendReq, n int) ([]Event, error) {
 			}
 			next++
 			ev := Event{ID: next, Topic: in.Topic, Type: in.Type, Data: in.Data, Time: ts}
-			req.results[i] = Result{Event: ev}
+			req.Results[i] = Result{Event: ev}
 			fresh = append(fresh, ev)
 			counts[in.Topic]++
 		}
@@ -560,14 +497,9 @@ func classify(err error) error {
 // committed is answered with an error (never acknowledged), and Close
 // returns ctx's error once everything is closed.
 func (s *Store) Close(ctx context.Context) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.queue.Close() {
 		return nil
 	}
-	s.closed = true
-	close(s.queue)
-	s.mu.Unlock()
 
 	s.cancel()
 	var late error

@@ -48,7 +48,7 @@ type follower struct {
 func (f *follower) deliver(c *commitDone) {
 	defer func() {
 		for _, req := range c.reqs {
-			close(req.done)
+			req.Done()
 		}
 	}()
 	if len(c.fresh) > 0 {

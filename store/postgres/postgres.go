@@ -44,8 +44,6 @@ import (
 var migrationFS embed.FS
 
 const (
-	// maxCommit bounds the events folded into one group commit.
-	maxCommit = 4096
 	// pruneChunk bounds the rows one pruning transaction deletes.
 	pruneChunk = 1000
 	// followPage bounds the events the follower reads at once.
@@ -77,9 +75,7 @@ type Store struct {
 	listenCfg *pgx.ConnConfig
 	where     string // host:port/database, for messages; never the password
 
-	mu     sync.RWMutex // guards closed against sends on queue
-	closed bool
-	queue  chan *appendReq
+	queue *store.CommitQueue
 
 	// handoff carries each commit of the writer to the follower, in
 	// commit order; the writer closes it when it stops.
@@ -104,19 +100,12 @@ var (
 	_ store.Importer = (*Store)(nil)
 )
 
-type appendReq struct {
-	inputs  []store.Input
-	results []store.Result
-	err     error
-	done    chan struct{}
-}
-
 // commitDone is one committed group: its new events, the head right after
 // it, and the requests to answer once the follower has passed that head.
 type commitDone struct {
 	fresh []store.Event
 	head  int64
-	reqs  []*appendReq
+	reqs  []*store.AppendRequest
 }
 
 // Open connects to the database at url (postgres://user:pass@host:port/db),
@@ -187,7 +176,7 @@ func Open(ctx context.Context, rawURL string, opts store.Options) (*Store, error
 	s.seen = head
 
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.queue = make(chan *appendReq, opts.QueueSize)
+	s.queue = store.NewCommitQueue(opts.QueueSize)
 	s.handoff = make(chan *commitDone, 64)
 	s.wake = make(chan struct{}, 1)
 	s.writerDone = make(chan struct{})
@@ -293,10 +282,7 @@ func (s *Store) Head(ctx context.Context) (int64, error) {
 // Ping reports whether a publish would be committed now: the database
 // answers and accepts writes (it is not a read-only standby).
 func (s *Store) Ping(ctx context.Context) error {
-	s.mu.RLock()
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
+	if s.queue.Closed() {
 		return store.ErrClosed
 	}
 	var readOnly string
@@ -313,30 +299,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // committed and handed to OnCommit: all of them or, on error, none. A nil
 // error promises every returned event is committed in PostgreSQL.
 func (s *Store) Append(ctx context.Context, inputs []store.Input) ([]store.Result, error) {
-	if len(inputs) == 0 || len(inputs) > store.MaxBatch {
-		return nil, fmt.Errorf("append %d events: batch must hold 1..%d", len(inputs), store.MaxBatch)
-	}
-	req := &appendReq{inputs: inputs, done: make(chan struct{})}
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return nil, store.ErrClosed
-	}
-	select {
-	case s.queue <- req:
-	case <-ctx.Done():
-		s.mu.RUnlock()
-		return nil, ctx.Err()
-	}
-	s.mu.RUnlock()
-
-	select {
-	case <-req.done:
-		return req.results, req.err
-	case <-ctx.Done():
-		// The events may still commit; the caller is gone and cannot be told.
-		return nil, ctx.Err()
-	}
+	return s.queue.Append(ctx, inputs)
 }
 
 // writer is the only goroutine of this replica that inserts. It runs until
@@ -344,32 +307,13 @@ func (s *Store) Append(ctx context.Context, inputs []store.Input) ([]store.Resul
 func (s *Store) writer() {
 	defer close(s.writerDone)
 	defer close(s.handoff)
-	batch := make([]*appendReq, 0, 256)
-	for req := range s.queue {
-		batch = append(batch[:0], req)
-		n := len(req.inputs)
-	drain:
-		for n < maxCommit {
-			select {
-			case r, ok := <-s.queue:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-				n += len(r.inputs)
-			default:
-				break drain
-			}
-		}
-		s.commit(batch, n)
-		clear(batch)
-	}
+	s.queue.Run(s.commit)
 }
 
 // commit stores every request of batch in one transaction and hands the
 // result to the follower, which answers the requests. On failure every
 // request gets the error at once and no id is consumed.
-func (s *Store) commit(batch []*appendReq, n int) {
+func (s *Store) commit(batch []*store.AppendRequest, n int) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(s.ctx, commitTimeout)
 	fresh, head, err := s.commitTx(ctx, batch, n)
@@ -378,20 +322,19 @@ func (s *Store) commit(batch []*appendReq, n int) {
 		err = classify(fmt.Errorf("append events: %w", err))
 		s.log.Error("commit failed", "events", n, "err", err)
 		for _, req := range batch {
-			req.results, req.err = nil, err
-			close(req.done)
+			req.Fail(err)
 		}
 		return
 	}
 	if s.opts.Observer != nil {
 		s.opts.Observer.Commit(len(fresh), time.Since(start))
 	}
-	s.handoff <- &commitDone{fresh: fresh, head: head, reqs: append([]*appendReq(nil), batch...)}
+	s.handoff <- &commitDone{fresh: fresh, head: head, reqs: append([]*store.AppendRequest(nil), batch...)}
 }
 
 type topicKey struct{ topic, key string }
 
-func (s *Store) commitTx(ctx context.Context, batch []*appendReq, n int) ([]store.Event, int64, error) {
+func (s *Store) commitTx(ctx context.Context, batch []*store.AppendRequest, n int) ([]store.Event, int64, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return nil, 0, err
@@ -403,7 +346,7 @@ func (s *Store) commitTx(ctx context.Context, batch []*appendReq, n int) ([]stor
 	// under the lock, so a key committed by another replica is seen.
 	var keyTopics, keys []string
 	for _, req := range batch {
-		for _, in := range req.inputs {
+		for _, in := range req.Inputs {
 			if in.Key != "" {
 				keyTopics = append(keyTopics, in.Topic)
 				keys = append(keys, in.Key)
@@ -466,21 +409,21 @@ func (s *Store) commitTx(ctx context.Context, batch []*appendReq, n int) ([]stor
 	)
 	counts := make(map[string]int64)
 	for _, req := range batch {
-		req.results = make([]store.Result, len(req.inputs))
-		for i, in := range req.inputs {
+		req.Results = make([]store.Result, len(req.Inputs))
+		for i, in := range req.Inputs {
 			var key *string
 			if in.Key != "" {
 				k := topicKey{in.Topic, in.Key}
 				if ev, ok := stored[k]; ok {
 					// Stored earlier, possibly earlier in this batch.
-					req.results[i] = store.Result{Event: ev, Duplicate: true}
+					req.Results[i] = store.Result{Event: ev, Duplicate: true}
 					continue
 				}
 				key = &in.Key
 			}
 			next++
 			ev := store.Event{ID: next, Topic: in.Topic, Type: in.Type, Data: in.Data, Time: ts}
-			req.results[i] = store.Result{Event: ev}
+			req.Results[i] = store.Result{Event: ev}
 			fresh = append(fresh, ev)
 			if key != nil {
 				stored[topicKey{in.Topic, in.Key}] = store.Event{ID: ev.ID, Topic: ev.Topic, Type: ev.Type, Time: ts}
@@ -541,14 +484,9 @@ func classify(err error) error {
 // and closes the pool. It returns early with ctx's error if the queue
 // cannot be drained in time.
 func (s *Store) Close(ctx context.Context) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.queue.Close() {
 		return nil
 	}
-	s.closed = true
-	close(s.queue)
-	s.mu.Unlock()
 
 	var err error
 	select {
