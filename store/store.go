@@ -45,9 +45,6 @@ const (
 
 	// MaxBatch is the largest number of events one Append may carry.
 	MaxBatch = 1000
-	// pruneChunk bounds the rows one pruning transaction deletes, so the
-	// writer is never held up for long.
-	pruneChunk = 1000
 )
 
 // Errors callers must tell apart.

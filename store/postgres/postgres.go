@@ -44,8 +44,6 @@ import (
 var migrationFS embed.FS
 
 const (
-	// pruneChunk bounds the rows one pruning transaction deletes.
-	pruneChunk = 1000
 	// followPage bounds the events the follower reads at once.
 	followPage = 1000
 	// pollInterval is the safety poll: how late a commit of another
