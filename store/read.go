@@ -51,33 +51,58 @@ func (s *Store) readAfter(ctx context.Context, topics []string, cursor int64, li
 	if p.Head, err = readSeq(ctx, tx); err != nil {
 		return p, err
 	}
-	if cursor > p.Head {
-		p.Reset, p.ResetCursor = ResetAhead, p.Head
-		cursor = p.Head
-	} else if cursor > 0 {
-		pruned, err := prunedMax(ctx, tx, topics)
-		if err != nil {
-			return p, err
-		}
-		if pruned > cursor {
-			first, err := firstAfter(ctx, tx, topics, cursor)
-			if err != nil {
-				return p, err
-			}
-			n := p.Head
-			if first > 0 {
-				n = first - 1
-			}
-			// The refused cursor only ever moves forward.
-			p.Reset, p.ResetCursor = ResetExpired, max(n, cursor)
-			cursor = p.ResetCursor
-		}
+	cursor, err = p.DecideReset(cursor,
+		func() (int64, error) { return prunedMax(ctx, tx, topics) },
+		func() (int64, error) { return firstAfter(ctx, tx, topics, cursor) })
+	if err != nil {
+		return p, err
 	}
-
 	events, err := readTopics(ctx, tx, topics, cursor, limit+1)
 	if err != nil {
 		return p, err
 	}
+	p.Fill(events, cursor, limit)
+	return p, nil
+}
+
+// DecideReset sets p's reset decision for a read after cursor, with p.Head
+// already set to the head of the read's snapshot, and returns the cursor
+// to read after. A cursor past the head is reset to the head
+// (ResetAhead). Otherwise a cursor above 0 below pruned(), the highest id
+// pruned from any of the topics read, is reset to just below first(), the
+// smallest retained id of those topics above cursor (0: none, then to the
+// head), never moving back (ResetExpired). pruned and first are called
+// only when the decision needs them, and their errors are returned.
+func (p *Page) DecideReset(cursor int64, pruned, first func() (int64, error)) (int64, error) {
+	if cursor > p.Head {
+		p.Reset, p.ResetCursor = ResetAhead, p.Head
+		return p.Head, nil
+	}
+	if cursor <= 0 {
+		return cursor, nil
+	}
+	mark, err := pruned()
+	if err != nil || mark <= cursor {
+		return cursor, err
+	}
+	f, err := first()
+	if err != nil {
+		return cursor, err
+	}
+	n := p.Head
+	if f > 0 {
+		n = f - 1
+	}
+	// The refused cursor only ever moves forward.
+	p.Reset, p.ResetCursor = ResetExpired, max(n, cursor)
+	return p.ResetCursor, nil
+}
+
+// Fill sets p's events, More and Cursor from events, the first limit+1 (or
+// fewer) events after cursor in id order, with p.Head already set: with
+// more than limit, the first limit and a cursor at the last of them;
+// otherwise all of them and a cursor at the head (never below cursor).
+func (p *Page) Fill(events []Event, cursor int64, limit int) {
 	if len(events) > limit {
 		p.Events, p.More = events[:limit], true
 		p.Cursor = events[limit-1].ID
@@ -85,7 +110,6 @@ func (s *Store) readAfter(ctx context.Context, topics []string, cursor int64, li
 		p.Events = events
 		p.Cursor = max(p.Head, cursor)
 	}
-	return p, nil
 }
 
 func placeholders(n int) string {

@@ -62,24 +62,15 @@ func (s *Store) readAfter(ctx context.Context, topics []string, cursor int64, li
 	// The events after an expired cursor are those after one less than
 	// the first of them, and there are none after a cursor ahead of the
 	// head: the events read after the cursor as sent are the answer in
-	// every case.
-	if cursor > p.Head {
-		p.Reset, p.ResetCursor = store.ResetAhead, p.Head
-		cursor = p.Head
-	} else if cursor > 0 && pruned > cursor {
-		n := p.Head
-		if len(events) > 0 {
-			n = events[0].ID - 1
-		}
-		p.Reset, p.ResetCursor = store.ResetExpired, max(n, cursor)
-		cursor = p.ResetCursor
-	}
-	if len(events) > limit {
-		p.Events, p.More = events[:limit], true
-		p.Cursor = events[limit-1].ID
-	} else {
-		p.Events = events
-		p.Cursor = max(p.Head, cursor)
-	}
+	// every case. Neither function below fails.
+	cursor, _ = p.DecideReset(cursor,
+		func() (int64, error) { return pruned, nil },
+		func() (int64, error) {
+			if len(events) > 0 {
+				return events[0].ID, nil
+			}
+			return 0, nil
+		})
+	p.Fill(events, cursor, limit)
 	return p, nil
 }
