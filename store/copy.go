@@ -8,8 +8,55 @@ import (
 	"time"
 )
 
-// exportPage bounds the events read per batch of an export.
-const exportPage = 1000
+// ExportPage bounds the events read per batch of an export.
+const ExportPage = 1000
+
+// ExportEvents returns the events of an export as an iterator of batches:
+// read(after) returns up to ExportPage events with ids above after, in id
+// order, and none once the log is read through. Each batch starts after
+// the last id of the one before; the iterator stops at the first error,
+// which it yields wrapped, or when its consumer stops.
+func ExportEvents(read func(after int64) ([]Record, error)) iter.Seq2[[]Record, error] {
+	return func(yield func([]Record, error) bool) {
+		var after int64
+		for {
+			page, err := read(after)
+			if err != nil {
+				yield(nil, fmt.Errorf("export: read events: %w", err))
+				return
+			}
+			if len(page) == 0 || !yield(page, nil) {
+				return
+			}
+			after = page[len(page)-1].ID
+		}
+	}
+}
+
+// ImportOrder checks the events an import receives against its marks:
+// every id above the one before and none above the head. Its zero value
+// is not usable; make one with Marks.ImportOrder.
+type ImportOrder struct {
+	head, last int64
+}
+
+// ImportOrder returns a check of the events imported with m.
+func (m Marks) ImportOrder() *ImportOrder { return &ImportOrder{head: m.Head} }
+
+// Check returns an error unless r comes after every record checked before
+// and at or below the head.
+func (o *ImportOrder) Check(r Record) error {
+	if r.ID <= o.last || r.ID > o.head {
+		return fmt.Errorf("event id %d out of order (after %d, head %d)", r.ID, o.last, o.head)
+	}
+	o.last = r.ID
+	return nil
+}
+
+// NotEmptyError is Import's refusal of a store holding events or marks.
+func NotEmptyError(head, topics int64) error {
+	return fmt.Errorf("the target store is not empty (head %d, %d topics)", head, topics)
+}
 
 // Export reads the store from one read transaction: see Exporter.
 func (s *Store) Export(ctx context.Context, fn func(Marks, iter.Seq2[[]Record, error]) error) error {
@@ -38,25 +85,12 @@ func (s *Store) Export(ctx context.Context, fn func(Marks, iter.Seq2[[]Record, e
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("export: read marks: %w", err)
 	}
-	events := func(yield func([]Record, error) bool) {
-		var after int64
-		for {
-			page, err := exportEvents(ctx, tx, after)
-			if err != nil {
-				yield(nil, fmt.Errorf("export: read events: %w", err))
-				return
-			}
-			if len(page) == 0 || !yield(page, nil) {
-				return
-			}
-			after = page[len(page)-1].ID
-		}
-	}
+	events := ExportEvents(func(after int64) ([]Record, error) { return exportEvents(ctx, tx, after) })
 	return fn(m, events)
 }
 
 func exportEvents(ctx context.Context, tx *sql.Tx, after int64) ([]Record, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, topic, type, data, coalesce(key, ''), time FROM events WHERE id > ? ORDER BY id LIMIT ?`, after, exportPage)
+	rows, err := tx.QueryContext(ctx, `SELECT id, topic, type, data, coalesce(key, ''), time FROM events WHERE id > ? ORDER BY id LIMIT ?`, after, ExportPage)
 	if err != nil {
 		return nil, err
 	}
@@ -95,25 +129,24 @@ func (s *Store) importTx(ctx context.Context, m Marks, events iter.Seq2[[]Record
 	if err != nil {
 		return err
 	}
-	var topics int
+	var topics int64
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM topics`).Scan(&topics); err != nil {
 		return err
 	}
 	if seq > 0 || topics > 0 {
-		return fmt.Errorf("the target store is not empty (head %d, %d topics)", seq, topics)
+		return NotEmptyError(seq, topics)
 	}
 	insert := tx.StmtContext(ctx, s.insertStmt)
 	count := tx.StmtContext(ctx, s.countStmt)
-	var last int64
+	order := m.ImportOrder()
 	for page, err := range events {
 		if err != nil {
 			return err
 		}
 		for _, r := range page {
-			if r.ID <= last || r.ID > m.Head {
-				return fmt.Errorf("event id %d out of order (after %d, head %d)", r.ID, last, m.Head)
+			if err := order.Check(r); err != nil {
+				return err
 			}
-			last = r.ID
 			var key any
 			if r.Key != "" {
 				key = r.Key

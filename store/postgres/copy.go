@@ -11,8 +11,6 @@ import (
 	"github.com/tidings/tidings/store"
 )
 
-const exportPage = 1000
-
 // Export reads the store from one repeatable-read snapshot: see
 // store.Exporter.
 func (s *Store) Export(ctx context.Context, fn func(store.Marks, iter.Seq2[[]store.Record, error]) error) error {
@@ -36,33 +34,21 @@ func (s *Store) Export(ctx context.Context, fn func(store.Marks, iter.Seq2[[]sto
 	if err != nil {
 		return fmt.Errorf("export: read marks: %w", err)
 	}
-	events := func(yield func([]store.Record, error) bool) {
-		var after int64
-		for {
-			rows, err := tx.Query(ctx, `SELECT id, topic, type, data, coalesce(key, ''), time FROM tidings_events WHERE id > $1 ORDER BY id LIMIT $2`, after, exportPage)
-			if err != nil {
-				yield(nil, fmt.Errorf("export: read events: %w", err))
-				return
-			}
-			page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Record, error) {
-				var rec store.Record
-				var data []byte
-				var ms int64
-				err := r.Scan(&rec.ID, &rec.Topic, &rec.Type, &data, &rec.Key, &ms)
-				rec.Data = data
-				rec.Time = time.UnixMilli(ms).UTC()
-				return rec, err
-			})
-			if err != nil {
-				yield(nil, fmt.Errorf("export: read events: %w", err))
-				return
-			}
-			if len(page) == 0 || !yield(page, nil) {
-				return
-			}
-			after = page[len(page)-1].ID
+	events := store.ExportEvents(func(after int64) ([]store.Record, error) {
+		rows, err := tx.Query(ctx, `SELECT id, topic, type, data, coalesce(key, ''), time FROM tidings_events WHERE id > $1 ORDER BY id LIMIT $2`, after, store.ExportPage)
+		if err != nil {
+			return nil, err
 		}
-	}
+		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Record, error) {
+			var rec store.Record
+			var data []byte
+			var ms int64
+			err := r.Scan(&rec.ID, &rec.Topic, &rec.Type, &data, &rec.Key, &ms)
+			rec.Data = data
+			rec.Time = time.UnixMilli(ms).UTC()
+			return rec, err
+		})
+	})
 	return fn(m, events)
 }
 
@@ -88,18 +74,18 @@ func (s *Store) importTx(ctx context.Context, m store.Marks, events iter.Seq2[[]
 		return err
 	}
 	if head > 0 || topics > 0 || hasEvents {
-		return fmt.Errorf("the target store is not empty (head %d, %d topics)", head, topics)
+		return store.NotEmptyError(head, topics)
 	}
-	var last, lastTime int64
+	var lastTime int64
+	order := m.ImportOrder()
 	for page, err := range events {
 		if err != nil {
 			return err
 		}
 		for _, r := range page {
-			if r.ID <= last || r.ID > m.Head {
-				return fmt.Errorf("event id %d out of order (after %d, head %d)", r.ID, last, m.Head)
+			if err := order.Check(r); err != nil {
+				return err
 			}
-			last = r.ID
 			lastTime = max(lastTime, r.Time.UnixMilli())
 		}
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"tidings_events"}, []string{"id", "topic", "type", "data", "key", "time"},
