@@ -33,23 +33,26 @@ func ExportEvents(read func(after int64) ([]Record, error)) iter.Seq2[[]Record, 
 	}
 }
 
-// ImportOrder checks the events an import receives against its marks:
-// every id above the one before and none above the head. Its zero value
-// is not usable; make one with Marks.ImportOrder.
-type ImportOrder struct {
-	head, last int64
-}
-
-// ImportOrder returns a check of the events imported with m.
-func (m Marks) ImportOrder() *ImportOrder { return &ImportOrder{head: m.Head} }
-
-// Check returns an error unless r comes after every record checked before
-// and at or below the head.
-func (o *ImportOrder) Check(r Record) error {
-	if r.ID <= o.last || r.ID > o.head {
-		return fmt.Errorf("event id %d out of order (after %d, head %d)", r.ID, o.last, o.head)
+// ImportEvents passes the batches of events to insert in order, having
+// checked that every id is above the one before it and none is above
+// m.Head. It stops at the first error, of events, of that check or of
+// insert, and returns it.
+func ImportEvents(m Marks, events iter.Seq2[[]Record, error], insert func([]Record) error) error {
+	var last int64
+	for page, err := range events {
+		if err != nil {
+			return err
+		}
+		for _, r := range page {
+			if r.ID <= last || r.ID > m.Head {
+				return fmt.Errorf("event id %d out of order (after %d, head %d)", r.ID, last, m.Head)
+			}
+			last = r.ID
+		}
+		if err := insert(page); err != nil {
+			return err
+		}
 	}
-	o.last = r.ID
 	return nil
 }
 
@@ -138,15 +141,8 @@ func (s *Store) importTx(ctx context.Context, m Marks, events iter.Seq2[[]Record
 	}
 	insert := tx.StmtContext(ctx, s.insertStmt)
 	count := tx.StmtContext(ctx, s.countStmt)
-	order := m.ImportOrder()
-	for page, err := range events {
-		if err != nil {
-			return err
-		}
+	err = ImportEvents(m, events, func(page []Record) error {
 		for _, r := range page {
-			if err := order.Check(r); err != nil {
-				return err
-			}
 			var key any
 			if r.Key != "" {
 				key = r.Key
@@ -158,6 +154,10 @@ func (s *Store) importTx(ctx context.Context, m Marks, events iter.Seq2[[]Record
 				return err
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, t := range m.Topics {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO topics (topic, pruned_id) VALUES (?, ?) ON CONFLICT (topic) DO UPDATE SET pruned_id = excluded.pruned_id`, t.Topic, t.PrunedID); err != nil {

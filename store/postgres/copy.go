@@ -77,15 +77,8 @@ func (s *Store) importTx(ctx context.Context, m store.Marks, events iter.Seq2[[]
 		return store.NotEmptyError(head, topics)
 	}
 	var lastTime int64
-	order := m.ImportOrder()
-	for page, err := range events {
-		if err != nil {
-			return err
-		}
+	err = store.ImportEvents(m, events, func(page []store.Record) error {
 		for _, r := range page {
-			if err := order.Check(r); err != nil {
-				return err
-			}
 			lastTime = max(lastTime, r.Time.UnixMilli())
 		}
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"tidings_events"}, []string{"id", "topic", "type", "data", "key", "time"},
@@ -100,6 +93,10 @@ func (s *Store) importTx(ctx context.Context, m store.Marks, events iter.Seq2[[]
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	var pruned int64
 	markTopics := make([]string, len(m.Topics))

@@ -127,18 +127,7 @@ func TestReplicasShareIdempotencyKeys(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		fresh := 0
-		for _, r := range got {
-			if !r.Duplicate {
-				fresh++
-			}
-			if r.Event.ID != got[0].Event.ID {
-				t.Fatalf("key %s answered with ids %d and %d", key, got[0].Event.ID, r.Event.ID)
-			}
-		}
-		if fresh != 1 {
-			t.Fatalf("key %s stored %d times, want once", key, fresh)
-		}
+		storetest.CheckOneStored(t, key, got)
 	}
 	if h, err := logs[0].Head(context.Background()); err != nil || h != 20 {
 		t.Fatalf("head = %d, %v; want 20 (one event per key)", h, err)

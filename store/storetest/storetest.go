@@ -112,6 +112,24 @@ func MustAppend(t testing.TB, s store.Log, inputs ...store.Input) []store.Result
 	return res
 }
 
+// CheckOneStored fails t unless got, the answers to appends that all
+// carried key, name one event and exactly one of them stored it.
+func CheckOneStored(t testing.TB, key string, got []store.Result) {
+	t.Helper()
+	fresh := 0
+	for _, r := range got {
+		if !r.Duplicate {
+			fresh++
+		}
+		if r.Event.ID != got[0].Event.ID {
+			t.Fatalf("key %s answered with ids %d and %d, want one", key, got[0].Event.ID, r.Event.ID)
+		}
+	}
+	if fresh != 1 {
+		t.Fatalf("key %s stored %d times, want once", key, fresh)
+	}
+}
+
 // IDs lists the ids of evs.
 func IDs(evs []store.Event) []int64 {
 	out := make([]int64, len(evs))
@@ -373,18 +391,7 @@ func testIdempotencyKey(t *testing.T, h harness) {
 			wg.Go(func() { got[i] = MustAppend(t, s, Keyed("y", "same", fmt.Sprint(i)))[0] })
 		}
 		wg.Wait()
-		fresh := 0
-		for _, r := range got {
-			if !r.Duplicate {
-				fresh++
-			}
-			if r.Event.ID != got[0].Event.ID {
-				t.Fatalf("answers carry ids %d and %d, want one", got[0].Event.ID, r.Event.ID)
-			}
-		}
-		if fresh != 1 {
-			t.Fatalf("%d appends stored the key, want 1", fresh)
-		}
+		CheckOneStored(t, "same", got)
 	})
 	t.Run("key free again after pruning", func(t *testing.T) {
 		s := h.open(t, store.Options{MaxEventsPerTopic: 1})
