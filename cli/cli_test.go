@@ -235,3 +235,26 @@ func TestTokenRate(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagOnlyCommandsRefuseArguments: version and token take flags only;
+// an argument or an unknown flag exits 2 with a message and prints nothing.
+func TestFlagOnlyCommandsRefuseArguments(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"version", "extra"}, `tidings version: unexpected argument "extra"`},
+		{[]string{"token", "--publish", "x", "extra"}, `tidings token: unexpected argument "extra"`},
+		{[]string{"version", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"token", "--bogus"}, "flag provided but not defined: -bogus"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, out, errOut := runCLI(t, "", tt.args...)
+			if code != 2 || out != "" || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing, %q", code, out, errOut, tt.want)
+			}
+		})
+	}
+}

@@ -61,9 +61,6 @@ func (c *connFlags) client(stderr io.Writer) (*client.Client, error) {
 	return client.New(url, client.Options{Token: token, Logger: log, UserAgent: "tidings/" + VersionString()})
 }
 
-// parseInterspersed parses flags that may come before, between or after
-// the positional arguments, which it returns. After "--" everything is
-// positional (for data that starts with "-").
 // parse registers the connection flags on fs beside the command's own, and
 // parses args with help as the usage text. done means the command returns
 // code at once: help was asked for (0) or a flag was wrong.
@@ -74,9 +71,7 @@ func (c *connFlags) parse(fs *flag.FlagSet, help string, args []string, stdout i
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), connEnvHelp)
 	}
-	if helpRequested(args) {
-		fs.SetOutput(stdout)
-		fs.Usage()
+	if showHelp(fs, args, stdout) {
 		return nil, 0, true
 	}
 	pos, err := parseInterspersed(fs, args)
@@ -86,6 +81,38 @@ func (c *connFlags) parse(fs *flag.FlagSet, help string, args []string, stdout i
 	return pos, 0, false
 }
 
+// parseFlags parses args for a command that takes flags and no
+// positional argument. done means the command returns code at once: help
+// was asked for (0, the help on stdout), or a flag was wrong or an
+// argument was given (2, the message on stderr).
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (code int, done bool) {
+	if showHelp(fs, args, stdout) {
+		return 0, true
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err), true
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return 2, true
+	}
+	return 0, false
+}
+
+// showHelp prints fs's usage to stdout and reports true if args ask for
+// help.
+func showHelp(fs *flag.FlagSet, args []string, stdout io.Writer) bool {
+	if !helpRequested(args) {
+		return false
+	}
+	fs.SetOutput(stdout)
+	fs.Usage()
+	return true
+}
+
+// parseInterspersed parses flags that may come before, between or after
+// the positional arguments, which it returns. After "--" everything is
+// positional (for data that starts with "-").
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {

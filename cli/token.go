@@ -64,17 +64,8 @@ Environment:
   TIDINGS_SECRET   the server's signing key, at least 32 bytes (required)
 `)
 	}
-	if helpRequested(args) {
-		fs.SetOutput(stdout)
-		fs.Usage()
-		return 0
-	}
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tidings token: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	secret := os.Getenv("TIDINGS_SECRET")
 	if len(secret) < auth.MinSecretBytes {

@@ -57,17 +57,8 @@ Prints the version, the Go version and the platform. The version is
 stamped with -ldflags "-X github.com/tidings/tidings/cli.version=..." (scripts/build-static.sh does).
 `)
 	}
-	if helpRequested(args) {
-		fs.SetOutput(stdout)
-		fs.Usage()
-		return 0
-	}
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tidings version: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	fmt.Fprintf(stdout, "tidings %s %s %s/%s\n", VersionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return 0
