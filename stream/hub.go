@@ -63,6 +63,9 @@ type Hub struct {
 	// pruned is the highest pruned id reported by Pruned; it may be above
 	// head until the commits up to it arrive.
 	pruned int64
+	// headNow mirrors head for readers that only need to know whether it
+	// moved (the parked writers' shared chunk), without the lock.
+	headNow atomic.Int64
 	// tail holds every event with id > base, oldest first.
 	base      int64
 	tail      []*Event
@@ -135,6 +138,7 @@ func (h *Hub) Committed(events []store.Event) {
 		h.tailBytes += len(e.Frame)
 	}
 	h.head = enc[len(enc)-1].ID
+	h.headNow.Store(h.head)
 	h.applyPrunedLocked()
 	h.trimLocked()
 	// Collect the subscribers under the lock but wake them after it: a
@@ -227,6 +231,7 @@ func (h *Hub) Attach(ctx context.Context, st Store) error {
 	defer h.mu.Unlock()
 	h.store = st
 	h.head = max(h.head, head)
+	h.headNow.Store(h.head)
 	h.dropThroughLocked(head)
 	h.base = max(h.base, head)
 	return nil
@@ -265,9 +270,25 @@ func (h *Hub) Read(ctx context.Context, topics []string, cursor int64, limit int
 	return b, nil
 }
 
+// readInto is Read for the parked writers: from the tail it appends to
+// dst instead of allocating, so a live delivery allocates nothing.
+func (h *Hub) readInto(ctx context.Context, dst []*Event, topics []string, cursor int64, limit int) (Batch, error) {
+	h.mu.RLock()
+	if cursor >= h.base && cursor <= h.head {
+		b := h.readTailInto(dst, topics, cursor, limit)
+		h.mu.RUnlock()
+		return b, nil
+	}
+	h.mu.RUnlock()
+	return h.Read(ctx, topics, cursor, limit)
+}
+
 func (h *Hub) readTailLocked(topics []string, cursor int64, limit int) Batch {
+	return h.readTailInto(nil, topics, cursor, limit)
+}
+
+func (h *Hub) readTailInto(out []*Event, topics []string, cursor int64, limit int) Batch {
 	i := sort.Search(len(h.tail), func(i int) bool { return h.tail[i].ID > cursor })
-	var out []*Event
 	for ; i < len(h.tail); i++ {
 		e := h.tail[i]
 		if !slices.Contains(topics, e.Topic) {
@@ -289,9 +310,16 @@ type Subscription struct {
 	topics []string
 	hub    *Hub
 	once   sync.Once
+	// parked is set once the stream is handed to the parked writers:
+	// wakes then queue it for a writer instead of signalling C.
+	parked atomic.Pointer[parked]
 }
 
 func (s *Subscription) wake() {
+	if p := s.parked.Load(); p != nil {
+		p.wake()
+		return
+	}
 	select {
 	case s.c <- struct{}{}:
 	default:

@@ -1,0 +1,19 @@
+//go:build !unix
+
+package stream
+
+import (
+	"errors"
+	"net"
+	"syscall"
+)
+
+// Without unix sockets, every parked write takes the short-deadline path.
+
+func rawConnOf(net.Conn) syscall.RawConn { return nil }
+
+func writeNonBlocking(syscall.RawConn, []byte) (int, error) {
+	return 0, errors.New("no non-blocking writes on this platform")
+}
+
+func peekEOF(syscall.RawConn) bool { return false }
