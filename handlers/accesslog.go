@@ -32,6 +32,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	info   requestInfo // allocated with the writer: one allocation less
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -57,8 +58,8 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // logged with any token redacted.
 func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	info := &requestInfo{}
 	sw := &statusWriter{ResponseWriter: w}
+	info := &sw.info
 	s.serveAPI(sw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
 	s.logRequest(r, sw, info, start)
 }

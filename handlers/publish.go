@@ -48,20 +48,29 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, ps httprouter.P
 		s.rejectPublish(w, r, err)
 		return
 	}
-	var body struct {
-		Data json.RawMessage `json:"data"`
-		Type *string         `json:"type"`
-		Key  string          `json:"key"`
-	}
-	if err := s.decodeBody(w, r, &body); err != nil {
-		s.rejectPublish(w, r, err)
+	raw, rerr := s.readRequestBody(w, r)
+	if rerr != nil {
+		s.rejectPublish(w, r, rerr)
 		return
 	}
-	key := body.Key
-	if key == "" {
-		key = r.Header.Get("Idempotency-Key")
+	body, fast := parsePublishFast(raw)
+	if !fast {
+		var v struct {
+			Data json.RawMessage `json:"data"`
+			Type *string         `json:"type"`
+			Key  string          `json:"key"`
+		}
+		if err := decodeJSON(raw, &v); err != nil {
+			s.rejectPublish(w, r, err)
+			return
+		}
+		body = publishBody{Data: v.Data, Type: v.Type, Key: v.Key}
 	}
-	in, ierr := s.checkInput("", publishBody{Topic: topic, Data: body.Data, Type: body.Type, Key: key})
+	body.Topic = topic
+	if body.Key == "" {
+		body.Key = r.Header.Get("Idempotency-Key")
+	}
+	in, ierr := s.checkInput("", body)
 	if ierr != nil {
 		s.rejectPublish(w, r, ierr)
 		return
@@ -78,7 +87,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, ps httprouter.P
 	s.countPublished(res)
 	info := requestInfoFrom(r)
 	info.transport, info.events = "publish", 1
-	writeJSON(w, status, append(appendResult(nil, res[0]), '\n'))
+	writeJSON(w, status, append(appendResult(make([]byte, 0, 160), res[0]), '\n'))
 }
 
 // publishBatch handles POST /v1/events: 1..1000 events, all or none.
@@ -170,9 +179,9 @@ func (s *Server) countPublished(res []store.Result) {
 			created++
 		}
 	}
-	s.metrics.Published.WithLabelValues("created").Add(float64(created))
+	s.published.created.Add(float64(created))
 	if dup > 0 {
-		s.metrics.Published.WithLabelValues("duplicate").Add(float64(dup))
+		s.published.duplicate.Add(float64(dup))
 	}
 }
 
@@ -181,18 +190,15 @@ func (s *Server) countPublished(res []store.Result) {
 // token subject, or per address without a token.
 func (s *Server) allowRate(r *http.Request, claims *auth.Claims, n int) error {
 	rate, burst := s.cfg.PublishRate, float64(s.cfg.PublishBurst)
-	var key string
-	if claims != nil {
-		key = auth.PublisherKey(bearer(r), claims)
-		if claims.Rate != nil {
-			rate, burst = *claims.Rate, 2**claims.Rate
-		}
+	if claims != nil && claims.Rate != nil {
+		rate, burst = *claims.Rate, 2**claims.Rate
 	}
 	if rate <= 0 {
-		return nil
+		return nil // and no key to build
 	}
-	if claims == nil {
-		key = "addr:" + s.limitKey(r)
+	key := "addr:" + s.limitKey(r)
+	if claims != nil {
+		key = auth.PublisherKey(bearer(r), claims)
 	}
 	if !s.rate.allow(key, rate, burst, n, time.Now()) {
 		return errorf(codeTooManyRequests, "Over the publish rate of %g events per second; retry shortly.", rate)
@@ -234,44 +240,70 @@ func (s *Server) checkInput(field string, e publishBody) (store.Input, *Error) {
 	if !utf8.Valid(e.Data) {
 		return store.Input{}, errorf(codeInvalidData, "%sdata must be valid UTF-8.", field)
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(e.Data))
-	if err := json.Compact(&buf, e.Data); err != nil {
-		return store.Input{}, errorf(codeInvalidData, "%sdata is not valid JSON.", field)
+	data := e.Data
+	// Data that is already compact is kept as it came (json.Compact would
+	// copy it unchanged).
+	if !isCompact(data) || !json.Valid(data) {
+		var buf bytes.Buffer
+		buf.Grow(len(data))
+		if err := json.Compact(&buf, data); err != nil {
+			return store.Input{}, errorf(codeInvalidData, "%sdata is not valid JSON.", field)
+		}
+		data = buf.Bytes()
 	}
-	if buf.Len() > s.cfg.MaxEventBytes {
-		return store.Input{}, errorf(codeTooLarge, "%sdata is %d bytes encoded; the limit is %d.", field, buf.Len(), s.cfg.MaxEventBytes)
+	if len(data) > s.cfg.MaxEventBytes {
+		return store.Input{}, errorf(codeTooLarge, "%sdata is %d bytes encoded; the limit is %d.", field, len(data), s.cfg.MaxEventBytes)
 	}
-	return store.Input{Topic: e.Topic, Type: typ, Key: e.Key, Data: buf.Bytes()}, nil
+	return store.Input{Topic: e.Topic, Type: typ, Key: e.Key, Data: data}, nil
 }
 
 // decodeBody reads one JSON object, within the size limit and with no
 // unknown fields, into v.
 func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) *Error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+	body, err := s.readRequestBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(body, v)
+}
+
+// readRequestBody checks the Content-Type and reads the body within the
+// size limit.
+func (s *Server) readRequestBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
-			return errorf(codeUnsupportedMediaType, "Send the body as application/json.")
+			return nil, errorf(codeUnsupportedMediaType, "Send the body as application/json.")
 		}
 	}
 	if r.ContentLength > s.cfg.MaxRequestBytes {
-		return errorf(codeTooLarge, "The request body is %d bytes; the limit is %d.", r.ContentLength, s.cfg.MaxRequestBytes)
+		return nil, errorf(codeTooLarge, "The request body is %d bytes; the limit is %d.", r.ContentLength, s.cfg.MaxRequestBytes)
 	}
 	// The server bounds the whole request read from its first byte
 	// (http.Server.ReadTimeout); shutting down ends the read at once.
 	rc := http.NewResponseController(w)
 	abort := context.AfterFunc(s.stopping, func() { rc.SetReadDeadline(time.Unix(1, 0)) })
-	body, err := readBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxRequestBytes), r.ContentLength)
+	rd := r.Body
+	if r.ContentLength <= 0 {
+		// Of unknown length: net/http does not bound it, this does.
+		rd = http.MaxBytesReader(w, r.Body, s.cfg.MaxRequestBytes)
+	}
+	body, err := readBody(rd, r.ContentLength)
 	if !abort() && err != nil {
-		return errShuttingDown
+		return nil, errShuttingDown
 	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return errorf(codeTooLarge, "The request body is over the limit of %d bytes.", s.cfg.MaxRequestBytes)
+			return nil, errorf(codeTooLarge, "The request body is over the limit of %d bytes.", s.cfg.MaxRequestBytes)
 		}
-		return errorf(codeInvalidRequest, "The request body could not be read.")
+		return nil, errorf(codeInvalidRequest, "The request body could not be read.")
 	}
+	return body, nil
+}
+
+// decodeJSON decodes body, one JSON object with no unknown fields, into v.
+func decodeJSON(body []byte, v any) *Error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

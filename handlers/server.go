@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tidings/tidings/auth"
 	"github.com/tidings/tidings/metrics"
@@ -126,6 +127,8 @@ type Server struct {
 	// stopping ends, on Stop, the reads of request bodies still arriving.
 	stopping   context.Context
 	stopBodies context.CancelFunc
+	// published holds the publish counters, looked up once.
+	published struct{ created, duplicate prometheus.Counter }
 }
 
 // New returns the API handler.
@@ -142,6 +145,8 @@ func New(cfg Config, st Store, hub Hub) *Server {
 		rate:    newRateLimiter(),
 	}
 	s.stopping, s.stopBodies = context.WithCancel(context.Background())
+	s.published.created = cfg.Metrics.Published.WithLabelValues("created")
+	s.published.duplicate = cfg.Metrics.Published.WithLabelValues("duplicate")
 	r := httprouter.New()
 	r.POST("/v1/topics/:topics/events", s.publish)
 	r.POST("/v1/events", s.publishBatch)
