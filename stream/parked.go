@@ -281,8 +281,11 @@ type parked struct {
 	cursor int64 // every event up to here is written (or in rem)
 	more   bool  // more events wait at once
 	live   bool  // the first read (a catch-up) is done
-	events int
-	done   func(end string, events int)
+	// lastRead is set once the stream, stopping, has read what was
+	// committed before the stop.
+	lastRead bool
+	events   int
+	done     func(end string, events int)
 
 	end       int64 // times: nanoseconds since the epoch
 	hb        int64
@@ -404,6 +407,14 @@ func (w *writer) serve(p *parked, now int64) bool {
 		return false
 	}
 	if s.closing.Load() || s.hub.Stopping() {
+		// What was committed before the stop still goes out, in one last
+		// chunk at most, then the final block.
+		if !p.lastRead && (p.more || s.hub.headNow.Load() > p.cursor) {
+			p.lastRead = true
+			if _, err := w.writeEvents(p, now); err == nil && (p.rem != nil || p.state.Load() == stDead) {
+				return false // the final block follows the remainder
+			}
+		}
 		w.final(p, EndShuttingDown, now)
 		return false
 	}
