@@ -13,6 +13,11 @@ type requestInfo struct {
 	transport string // publish, sse, poll
 	events    int    // events published or delivered
 	end       string // why an SSE response ended
+	// start is set by the access log: when the request arrived.
+	start time.Time
+	// parked is set by a stream taken off net/http: its line is written
+	// when it ends, not when its handler returns.
+	parked bool
 }
 
 type requestInfoKey struct{}
@@ -60,23 +65,47 @@ func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	info := &sw.info
+	info.start = start
 	s.serveAPI(sw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
-	s.logRequest(r, sw, info, start)
+	if !info.parked {
+		s.logRequest(r, sw, info, start)
+	}
 }
 
 // logRequest writes the access line. It is its own function so that its
 // locals are not on the stack while the request is served.
 func (s *Server) logRequest(r *http.Request, sw *statusWriter, info *requestInfo, start time.Time) {
+	s.logLine(r.Context(), accessLine{
+		method: r.Method,
+		path:   r.URL.Path,
+		query:  r.URL.RawQuery,
+		client: s.clientAddr(r),
+		status: sw.status,
+		bytes:  sw.bytes,
+		start:  start,
+	}, info)
+}
+
+// accessLine is what the access line says about a request besides its
+// requestInfo; a parked stream keeps it instead of its request.
+type accessLine struct {
+	method, path, query, client string
+	status                      int
+	bytes                       int64
+	start                       time.Time
+}
+
+func (s *Server) logLine(ctx context.Context, l accessLine, info *requestInfo) {
 	attrs := []slog.Attr{
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.Int("status", sw.status),
-		slog.Int64("bytes", sw.bytes),
-		slog.Duration("duration", time.Since(start)),
-		slog.String("client", s.clientAddr(r)),
+		slog.String("method", l.method),
+		slog.String("path", l.path),
+		slog.Int("status", l.status),
+		slog.Int64("bytes", l.bytes),
+		slog.Duration("duration", time.Since(l.start)),
+		slog.String("client", l.client),
 	}
-	if r.URL.RawQuery != "" {
-		attrs = append(attrs, slog.String("query", redactQuery(r.URL.RawQuery)))
+	if l.query != "" {
+		attrs = append(attrs, slog.String("query", redactQuery(l.query)))
 	}
 	if info.transport != "" {
 		attrs = append(attrs, slog.String("transport", info.transport), slog.Int("events", info.events))
@@ -84,7 +113,7 @@ func (s *Server) logRequest(r *http.Request, sw *statusWriter, info *requestInfo
 	if info.end != "" {
 		attrs = append(attrs, slog.String("end", info.end))
 	}
-	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	s.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 }
 
 // redactQuery replaces the value of every token parameter.

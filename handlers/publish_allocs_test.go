@@ -1,3 +1,8 @@
+//go:build !race
+
+// Allocation counts are those of a normal build: the race detector adds
+// its own.
+
 package handlers
 
 import (

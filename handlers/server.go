@@ -77,6 +77,10 @@ type Config struct {
 	// a listener of its own.
 	NoMetricsRoute bool
 	Logger         *slog.Logger
+	// Streams, if set, takes SSE streams served over HTTP/1.1 off net/http
+	// once their starting block is flushed; without it, or where the
+	// connection cannot be taken, each stream keeps its goroutine.
+	Streams Parker
 	// Version is what GET /v1/info reports.
 	Version string
 }
@@ -118,6 +122,7 @@ type Server struct {
 	log     *slog.Logger
 	store   Store
 	hub     Hub
+	streams Parker
 	auth    *auth.Authorizer
 	metrics *metrics.Metrics
 	conns   *connCounter
@@ -139,6 +144,7 @@ func New(cfg Config, st Store, hub Hub) *Server {
 		log:     cfg.Logger,
 		store:   st,
 		hub:     hub,
+		streams: cfg.Streams,
 		auth:    cfg.Auth,
 		metrics: cfg.Metrics,
 		conns:   newConnCounter(cfg.MaxSubscriptionsPerIP),

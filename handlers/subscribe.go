@@ -107,14 +107,20 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 		s.sseRefuse(r, out, req, stream.EndOverloaded)
 		return
 	}
-	defer s.conns.release(addr)
 	sub, cursor, batch, err := s.subscribe(r, req)
 	if err != nil {
+		s.conns.release(addr)
 		s.sseRefuse(r, out, req, s.sseEndOf(r, err))
 		return
 	}
-	defer sub.Close()
 
+	// Over HTTP/1.1 the stream is parked once its starting block is out,
+	// and the connection is closed after the final block: the header says
+	// so before the first write fixes the headers.
+	parkable := s.streams != nil && hijackable(w, r)
+	if parkable {
+		w.Header().Set("Connection", "close")
+	}
 	s.sseOpen(out, cursor, batch)
 	info := requestInfoFrom(r)
 	info.transport = "sse"
@@ -123,16 +129,24 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 	// the size an idle stream then keeps; from inside pump it doubled the
 	// stack to 16 KB (TestIdleStreamStack).
 	if out.flush() != nil {
+		sub.Close()
+		s.conns.release(addr)
 		info.end = cutOff(r.Context())
 		s.metrics.SSEEnded.WithLabelValues(info.end).Inc()
 		return
 	}
 
 	s.metrics.SSE.Subscribers.Inc()
-	defer s.metrics.SSE.Subscribers.Dec()
 	if batch.Reset != "" {
 		s.metrics.Resets.WithLabelValues(batch.Reset).Inc()
+		cursor = batch.ResetCursor
 	}
+	if parkable && s.park(w, r, sub, cursor, req, info, addr) {
+		return
+	}
+	defer s.conns.release(addr)
+	defer sub.Close()
+	defer s.metrics.SSE.Subscribers.Dec()
 	info.end = s.pump(r, out, sub, req, batch, info)
 	s.metrics.SSEEnded.WithLabelValues(info.end).Inc()
 }

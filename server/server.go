@@ -31,6 +31,7 @@ type Server struct {
 	log     *slog.Logger
 	store   store.Log
 	hub     *stream.Hub
+	streams *stream.Streams
 	api     *handlers.Server
 	metrics *metrics.Metrics
 	auth    *auth.Authorizer
@@ -85,6 +86,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 
+	// SSE streams over HTTP/1.1 are parked here once they have started.
+	s.streams = stream.NewStreams(s.hub, stream.StreamsOptions{
+		WriteTimeout: cfg.WriteTimeout,
+		Observer:     handlers.DeliveryObserver(s.metrics),
+	})
 	s.api = handlers.New(handlers.Config{
 		SSEMaxDuration:  cfg.SSEMaxDuration,
 		SSERetry:        cfg.SSERetry,
@@ -104,6 +110,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		NoMetricsRoute:        cfg.MetricsAddr != "",
 		Logger:                cfg.Logger,
 		Version:               cfg.Version,
+		Streams:               s.streams,
 	}, st, s.hub)
 	if cfg.Console == "on" {
 		// The page at / and its files; GET /v1/info and /v1/topics feed it.
@@ -122,6 +129,9 @@ func (s *Server) Handler() http.Handler { return s.api }
 // Open reports whether the server runs without a secret (anyone may
 // publish and subscribe).
 func (s *Server) Open() bool { return s.auth.Open() }
+
+// Streams are the parked SSE streams, for tests that drop connections.
+func (s *Server) Streams() *stream.Streams { return s.streams }
 
 // Head is the largest id committed so far.
 func (s *Server) Head() int64 { return s.hub.Head() }
@@ -197,12 +207,19 @@ func (s *Server) Close(ctx context.Context) error {
 		httpCtx, cancel = context.WithDeadline(ctx, deadline.Add(-time.Until(deadline)/storeShare))
 		defer cancel()
 	}
+	// Parked streams are no longer net/http's: they end (final block
+	// first) within the same budget.
+	streamsDone := make(chan error, 1)
+	go func() { streamsDone <- s.streams.Close(httpCtx) }()
 	var errs []error
 	for _, srv := range servers {
 		if err := srv.Shutdown(httpCtx); err != nil {
 			errs = append(errs, fmt.Errorf("shut down http: %w", err))
 			srv.Close()
 		}
+	}
+	if err := <-streamsDone; err != nil {
+		errs = append(errs, fmt.Errorf("end parked streams: %w", err))
 	}
 	if err := s.store.Close(ctx); err != nil {
 		errs = append(errs, err)

@@ -64,9 +64,16 @@ type Stream struct {
 	// Heartbeat is the longest silence before a ping.
 	Heartbeat time.Duration
 	// Done, if set, is called once when the stream has ended and its
-	// connection is closed, with why and how many events it delivered. It
-	// runs on a writer goroutine and must not block.
-	Done func(end string, events int)
+	// connection is closed. It runs on a writer goroutine and must not
+	// block.
+	Done func(StreamEnd)
+}
+
+// StreamEnd is how a parked stream ended.
+type StreamEnd struct {
+	Reason string // an End* reason
+	Events int    // events written
+	Bytes  int64  // bytes written while parked
 }
 
 // Streams writes parked SSE streams: connections taken from the HTTP
@@ -176,7 +183,7 @@ func (s *Streams) Park(conn net.Conn, st Stream) {
 		conn.Close()
 		st.Sub.Close()
 		if p.done != nil {
-			p.done(EndShuttingDown, 0)
+			p.done(StreamEnd{Reason: EndShuttingDown})
 		}
 		return
 	}
@@ -285,7 +292,8 @@ type parked struct {
 	// committed before the stop.
 	lastRead bool
 	events   int
-	done     func(end string, events int)
+	bytes    int64
+	done     func(StreamEnd)
 
 	end       int64 // times: nanoseconds since the epoch
 	hb        int64
@@ -575,12 +583,13 @@ func (p *parked) flushRem(now int64) bool {
 	return false
 }
 
-func (p *parked) writeSome(b []byte) (int, error) {
+func (p *parked) writeSome(b []byte) (n int, err error) {
+	defer func() { p.bytes += int64(n) }()
 	if p.raw != nil {
 		return writeNonBlocking(p.raw, b)
 	}
 	p.conn.SetWriteDeadline(time.Now().Add(fallbackWrite))
-	n, err := p.conn.Write(b)
+	n, err = p.conn.Write(b)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		err = nil
@@ -618,7 +627,7 @@ func (p *parked) finish(reason string) {
 	}
 	s.timers.mu.Unlock()
 	if p.done != nil {
-		p.done(reason, p.events)
+		p.done(StreamEnd{Reason: reason, Events: p.events, Bytes: p.bytes})
 	}
 	s.mu.Lock()
 	delete(s.all, p)

@@ -93,7 +93,7 @@ func parkOne(t testing.TB, ss *stream.Streams, hub *stream.Hub, ln net.Listener,
 		Cursor:    cursor,
 		End:       o.end,
 		Heartbeat: o.heartbeat,
-		Done:      func(end string, events int) { pc.done <- ended{end, events} },
+		Done:      func(e stream.StreamEnd) { pc.done <- ended{e.Reason, e.Events} },
 	})
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {

@@ -109,5 +109,9 @@ func (s *Server) Stop() {
 // Kill drops every connection at once, without final blocks, then stops.
 func (s *Server) Kill() {
 	s.HTTP.CloseClientConnections()
+	// Parked streams are not net/http's: drop them too.
+	dropped, cancel := context.WithCancel(context.Background())
+	cancel()
+	s.Server.Streams().Close(dropped)
 	s.Stop()
 }

@@ -1,0 +1,116 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidings/tidings/server"
+	"github.com/tidings/tidings/stream"
+)
+
+// TestSSEParkedAndGoroutinePaths runs one stream over HTTP/1.1, where it
+// is parked once started, and over HTTP/2, where the connection cannot be
+// taken and the stream keeps its goroutine: the same blocks, pings and
+// final block either way.
+func TestSSEParkedAndGoroutinePaths(t *testing.T) {
+	t.Parallel()
+	for _, h2 := range []bool{false, true} {
+		name := "HTTP/1.1 parked"
+		if h2 {
+			name = "HTTP/2 goroutine"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newTestServer(t, func(c *server.Config) { c.Heartbeat = 20 * time.Millisecond })
+			base, client := s.URL, http.DefaultClient
+			if h2 {
+				hs := httptest.NewUnstartedServer(s.Server.Handler())
+				hs.EnableHTTP2 = true
+				hs.StartTLS()
+				t.Cleanup(hs.Close)
+				base, client = hs.URL, hs.Client()
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", base+"/v1/topics/both/sse?cursor=0", nil)
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ss := &sseStream{Res: res, items: make(chan sseItem, 1024), done: make(chan struct{})}
+			ss.close = func() { cancel(); res.Body.Close(); <-ss.done }
+			t.Cleanup(ss.close)
+			go ss.read()
+
+			if want := map[bool]int{false: 1, true: 2}[h2]; res.ProtoMajor != want {
+				t.Fatalf("protocol HTTP/%d, want HTTP/%d", res.ProtoMajor, want)
+			}
+			// A parked stream's connection is closed after its final
+			// block, and the answer says so.
+			if res.Close != !h2 {
+				t.Errorf("Connection: close is %v, want %v", res.Close, !h2)
+			}
+			if first := ss.next(t); !first.isCursor() {
+				t.Fatalf("first block %q, want the cursor block", first.Raw)
+			}
+			s.waitActive(t, 1)
+			parked := s.Server.Streams().Active()
+			if want := map[bool]int{false: 1, true: 0}[h2]; parked != want {
+				t.Errorf("%d streams parked, want %d", parked, want)
+			}
+			ids := s.publishN(t, "both", 3)
+			var pings int
+			for i := 0; i < len(ids); {
+				it := ss.next(t)
+				if it.Comment {
+					pings++
+					continue
+				}
+				if e := eventOf(t, it); e.ID != ids[i] {
+					t.Fatalf("event %d: id %d, want %d", i, e.ID, ids[i])
+				}
+				i++
+			}
+			for pings == 0 {
+				if it := ss.next(t); !it.Comment {
+					t.Fatalf("idle stream: got %q, want a ping", it.Raw)
+				}
+				pings++
+			}
+			s.Server.Hub().Stop()
+			rest := ss.rest(t)
+			if len(rest) == 0 {
+				t.Fatal("no final block")
+			}
+			last := rest[len(rest)-1]
+			if cursor, end := last.cursorData(t); !last.isCursor() || end != stream.EndShuttingDown || cursor != ids[2] {
+				t.Errorf("final block %q, want shutting_down at %d", last.Raw, ids[2])
+			}
+		})
+	}
+}
+
+// TestSSEWithoutHijacker serves a stream to a ResponseWriter that cannot
+// give up its connection: it is written by its own goroutine, to its end.
+func TestSSEWithoutHijacker(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	id := s.publishN(t, "rec", 1)[0]
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/v1/topics/rec/sse?cursor=0&max_duration=0.05", nil)
+	s.Server.Handler().ServeHTTP(rec, req)
+	body := rec.Body.String()
+	if rec.Code != http.StatusOK || rec.Header().Get("Connection") != "" {
+		t.Errorf("status %d, Connection %q", rec.Code, rec.Header().Get("Connection"))
+	}
+	for _, want := range []string{`data: {"cursor":0}`, `"id":` + strconv.FormatInt(id, 10), `data: {"cursor":` + strconv.FormatInt(id, 10) + `,"end":"max_duration"}`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("body %q lacks %q", body, want)
+		}
+	}
+}
