@@ -33,17 +33,22 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 		s.writeError(w, r, errorf(codeTooManySubscribers, "This address has as many open subscriptions as it may (%d); close one or retry shortly.", s.cfg.MaxSubscriptionsPerIP))
 		return
 	}
-	defer s.conns.release(addr)
 	sub, _, batch, err := s.subscribe(r, req)
 	if err != nil {
+		s.conns.release(addr)
 		s.writeError(w, r, err)
 		return
 	}
-	defer sub.Close()
 	s.metrics.Poll.Subscribers.Inc()
-	defer s.metrics.Poll.Subscribers.Dec()
-
 	waited := len(batch.Events) == 0 && batch.Reset == "" && req.timeout > 0
+	// A poll that must wait, over HTTP/1.1, is parked: no goroutine and no
+	// buffers while it waits; its answer closes the connection.
+	if waited && s.streams != nil && hijackable(w, r) && s.parkPoll(w, r, sub, req, batch, addr) {
+		return
+	}
+	defer s.conns.release(addr)
+	defer sub.Close()
+	defer s.metrics.Poll.Subscribers.Dec()
 	if waited {
 		if batch, err = s.pollWait(r.Context(), sub, req, batch); err != nil {
 			if err != errClientGone {

@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,10 +15,12 @@ import (
 )
 
 // Parker takes a stream off net/http once its starting block is flushed
-// and writes the rest of it, so that an idle stream holds no goroutine
-// and no buffers (stream.Streams).
+// and writes the rest of it, and a long-poll that must wait and answers
+// it, so that neither holds a goroutine and buffers while it waits
+// (stream.Streams).
 type Parker interface {
 	Park(conn net.Conn, st stream.Stream)
+	ParkPoll(conn net.Conn, pl stream.Poll)
 }
 
 // hijackable reports whether r's connection can be taken from net/http:
@@ -93,3 +97,62 @@ func (o deliveryObserver) Delivered(events []*stream.Event, live bool) {
 		observeLatency(o.latency, events)
 	}
 }
+
+// parkPoll takes the connection of a long-poll that must wait and hands
+// it, with sub and the address's slot, to s.streams, which answers it and
+// closes the connection. It reports false, having changed nothing, when
+// the connection cannot be taken.
+func (s *Server) parkPoll(w http.ResponseWriter, r *http.Request, sub *stream.Subscription, req subscribeRequest, first stream.Batch, addr string) bool {
+	// The answer's head: the headers set so far (CORS) and writeJSON's.
+	h := w.Header().Clone()
+	h["Content-Type"] = jsonContentType
+	h["Cache-Control"] = noStore
+	h["X-Content-Type-Options"] = noSniff
+	h["Connection"] = connectionClose
+	var head bytes.Buffer
+	head.WriteString("HTTP/1.1 200 OK\r\n")
+	h.Write(&head)
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return false
+	}
+	info := requestInfoFrom(r)
+	var line *accessLine
+	if !info.start.IsZero() {
+		info.parked = true
+		line = &accessLine{method: r.Method, path: r.URL.Path, query: r.URL.RawQuery, client: addr, status: http.StatusOK, start: info.start}
+	}
+	prefix := head.Bytes()
+	s.streams.ParkPoll(conn, stream.Poll{
+		Sub:    sub,
+		Cursor: first.Cursor,
+		Limit:  req.limit,
+		End:    time.Now().Add(req.timeout),
+		Check:  s.cfg.Heartbeat,
+		Answer: func(dst []byte, b stream.Batch) []byte {
+			body := appendPollAnswer(nil, b)
+			dst = append(dst, prefix...)
+			dst = append(dst, "Date: "...)
+			dst = time.Now().UTC().AppendFormat(dst, http.TimeFormat)
+			dst = append(dst, "\r\nContent-Length: "...)
+			dst = strconv.AppendInt(dst, int64(len(body)), 10)
+			dst = append(dst, "\r\n\r\n"...)
+			if n := len(b.Events); n > 0 {
+				s.metrics.Poll.Delivered.Add(float64(n))
+				observeLatency(s.metrics.Poll.Latency, b.Events)
+			}
+			return append(dst, body...)
+		},
+		Done: func(e stream.StreamEnd) {
+			s.metrics.Poll.Subscribers.Dec()
+			s.conns.release(addr)
+			if line != nil {
+				line.bytes = e.Bytes
+				s.logLine(context.Background(), *line, &requestInfo{transport: "poll", events: e.Events})
+			}
+		},
+	})
+	return true
+}
+
+var connectionClose = []string{"close"}

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -112,5 +113,62 @@ func TestSSEWithoutHijacker(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("body %q lacks %q", body, want)
 		}
+	}
+}
+
+// TestPollParkedAndGoroutinePaths: a poll that waits over HTTP/1.1 is
+// parked and its answer closes the connection; over HTTP/2 it waits on
+// its goroutine. Both answer the same.
+func TestPollParkedAndGoroutinePaths(t *testing.T) {
+	t.Parallel()
+	for _, h2 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "HTTP/1.1 parked", true: "HTTP/2 goroutine"}[h2], func(t *testing.T) {
+			t.Parallel()
+			s := newTestServer(t)
+			base, client := s.URL, http.DefaultClient
+			if h2 {
+				hs := httptest.NewUnstartedServer(s.Server.Handler())
+				hs.EnableHTTP2 = true
+				hs.StartTLS()
+				t.Cleanup(hs.Close)
+				base, client = hs.URL, hs.Client()
+			}
+			head := s.publishN(t, "pp", 1)[0]
+			type answer struct {
+				res  *http.Response
+				body pollAnswer
+				err  error
+			}
+			done := make(chan answer, 1)
+			go func() {
+				res, err := client.Get(base + "/v1/topics/pp/poll?timeout=20")
+				a := answer{res: res, err: err}
+				if err == nil {
+					defer res.Body.Close()
+					a.err = json.NewDecoder(res.Body).Decode(&a.body)
+				}
+				done <- a
+			}()
+			s.waitActive(t, 1)
+			if want := map[bool]int{false: 1, true: 0}[h2]; s.Server.Streams().Active() != want {
+				t.Errorf("%d polls parked, want %d", s.Server.Streams().Active(), want)
+			}
+			id := s.publishN(t, "pp", 1)[0]
+			var a answer
+			select {
+			case a = <-done:
+			case <-time.After(waitFor):
+				t.Fatal("no answer")
+			}
+			if a.err != nil {
+				t.Fatal(a.err)
+			}
+			if a.res.StatusCode != http.StatusOK || a.res.Close != !h2 || a.res.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+				t.Errorf("status %d, close %v, Content-Type %q", a.res.StatusCode, a.res.Close, a.res.Header.Get("Content-Type"))
+			}
+			if len(a.body.Events) != 1 || a.body.Events[0].ID != id || a.body.Cursor != id || id <= head {
+				t.Errorf("answer %+v, want event %d", a.body, id)
+			}
+		})
 	}
 }

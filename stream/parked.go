@@ -76,6 +76,34 @@ type StreamEnd struct {
 	Bytes  int64  // bytes written while parked
 }
 
+// Poll is what ParkPoll needs to go on with a long-poll that waits: its
+// request is read, nothing of its answer is written.
+type Poll struct {
+	// Sub was registered before the first read; Streams closes it.
+	Sub *Subscription
+	// Cursor is where the poll waits from: its first read found nothing
+	// after it.
+	Cursor int64
+	Limit  int
+	// End is when the poll's timeout answers it empty.
+	End time.Time
+	// Check is how often to look whether the client has gone.
+	Check time.Duration
+	// Answer appends to dst the whole HTTP response carrying b, the
+	// events found (none on the timeout or a stop). It runs on a writer
+	// goroutine.
+	Answer func(dst []byte, b Batch) []byte
+	// Done, if set, is called once the poll has ended and its connection
+	// is closed (Reason is PollAnswered, PollTimedOut, or an End* reason).
+	Done func(StreamEnd)
+}
+
+// How a parked poll ends, besides the End* reasons.
+const (
+	PollAnswered = "answered"
+	PollTimedOut = "timeout"
+)
+
 // Streams writes parked SSE streams: connections taken from the HTTP
 // server once their starting block is flushed, so that an idle stream
 // holds neither a goroutine nor buffers. Each stream's connection carries
@@ -163,25 +191,48 @@ func (s *Streams) Active() int {
 // block is flushed, and st.Sub. From now on Streams writes to conn and
 // closes both; after Close it closes them at once.
 func (s *Streams) Park(conn net.Conn, st Stream) {
-	p := &parked{
-		s:      s,
-		conn:   conn,
+	s.park(conn, &parked{
 		sub:    st.Sub,
 		cursor: st.Cursor,
 		hb:     int64(max(st.Heartbeat, time.Millisecond)),
 		done:   st.Done,
-		hidx:   -1,
-	}
+	}, st.End)
+}
+
+// ParkPoll takes over conn, whose request pl answers once events follow
+// pl.Cursor, its timeout passes or the server stops, and pl.Sub. The
+// connection is closed after the answer (its headers must say so).
+func (s *Streams) ParkPoll(conn net.Conn, pl Poll) {
+	s.park(conn, &parked{
+		sub:    pl.Sub,
+		cursor: pl.Cursor,
+		hb:     int64(max(pl.Check, time.Millisecond)),
+		done:   pl.Done,
+		poll:   &pollSpec{limit: pl.Limit, answer: pl.Answer},
+	}, pl.End)
+}
+
+func (s *Streams) park(conn net.Conn, p *parked, end time.Time) {
+	p.s, p.conn, p.hidx = s, conn, -1
 	now := s.now()
-	p.end = now + int64(time.Until(st.End))
+	p.end = now + int64(time.Until(end))
 	p.lastWrite = now
 	p.raw = rawConnOf(conn)
 	p.w = s.writers[int(s.next.Add(1))%len(s.writers)]
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
+		// The writers are gone: answer here, briefly, and close.
+		var b []byte
+		if p.poll != nil {
+			b = p.poll.answer(nil, Batch{Cursor: p.cursor})
+		} else {
+			b = append(appendChunk(nil, CursorBlock(p.cursor, EndShuttingDown)), "0\r\n\r\n"...)
+		}
+		conn.SetWriteDeadline(time.Now().Add(fallbackWrite))
+		conn.Write(b)
 		conn.Close()
-		st.Sub.Close()
+		p.sub.Close()
 		if p.done != nil {
 			p.done(StreamEnd{Reason: EndShuttingDown})
 		}
@@ -198,7 +249,7 @@ func (s *Streams) Park(conn net.Conn, st Stream) {
 	s.mu.Unlock()
 	// From here on the hub's wakes reach the writer. The first serve reads
 	// from the cursor, so a commit before this point is not missed.
-	st.Sub.parked.Store(p)
+	p.sub.parked.Store(p)
 	p.wake()
 }
 
@@ -294,6 +345,7 @@ type parked struct {
 	events   int
 	bytes    int64
 	done     func(StreamEnd)
+	poll     *pollSpec // set for a long-poll
 
 	end       int64 // times: nanoseconds since the epoch
 	hb        int64
@@ -308,6 +360,12 @@ type parked struct {
 
 	hidx int   // index in the timer heap, -1 when not in it (under timers.mu)
 	due  int64 // (under timers.mu)
+}
+
+// pollSpec is what a parked long-poll needs beyond a stream.
+type pollSpec struct {
+	limit  int
+	answer func(dst []byte, b Batch) []byte
 }
 
 // wake queues p for its writer, unless it is already queued or ended.
@@ -414,6 +472,10 @@ func (w *writer) serve(p *parked, now int64) bool {
 		p.finish(p.ending)
 		return false
 	}
+	if p.poll != nil {
+		w.servePoll(p, now)
+		return false
+	}
 	if s.closing.Load() || s.hub.Stopping() {
 		// What was committed before the stop still goes out, in one last
 		// chunk at most, then the final block.
@@ -456,6 +518,52 @@ func (w *writer) serve(p *parked, now int64) bool {
 	}
 	p.schedule(now)
 	return false
+}
+
+// servePoll answers a parked long-poll once there is something to
+// answer, or looks whether its client has gone.
+func (w *writer) servePoll(p *parked, now int64) {
+	s := w.s
+	b := Batch{Cursor: p.cursor}
+	reason := ""
+	switch {
+	case s.closing.Load() || s.hub.Stopping():
+		reason = EndShuttingDown
+	case s.hub.headNow.Load() > p.cursor:
+		next, err := s.hub.readInto(s.ctx, w.evs[:0], p.sub.topics, p.cursor, p.poll.limit)
+		if err == nil && cap(next.Events) > cap(w.evs) {
+			w.evs = next.Events[:0]
+		}
+		switch {
+		case err != nil:
+			reason = EndOverloaded
+		case len(next.Events) > 0:
+			b, reason = next, PollAnswered
+		default:
+			p.cursor = next.Cursor
+			b.Cursor = next.Cursor
+		}
+	}
+	if reason == "" && now >= p.end {
+		reason = PollTimedOut
+	}
+	if reason == "" {
+		if now-p.lastWrite >= p.hb {
+			if p.peerClosed() {
+				p.finish(EndClientGone)
+				return
+			}
+			p.lastWrite = now
+		}
+		p.schedule(now)
+		return
+	}
+	p.ending = reason
+	p.events = len(b.Events)
+	w.ctl = p.poll.answer(w.ctl[:0], b)
+	if p.write(w.ctl, now) {
+		p.finish(reason)
+	}
 }
 
 // writeEvents reads what follows p's cursor and writes it as one chunk.

@@ -97,6 +97,9 @@ func (o *options) runFanout(ctx context.Context, rep *report) error {
 				srv      *server
 				distinct bool
 			}{{"tidings", tid, false}, {"sse-baseline", base, false}, {"tidings", tid, true}} {
+				if t.distinct && !o.distinct {
+					continue
+				}
 				seq++
 				r, err := driveFanout(ctx, t.srv, s, t.distinct, o.rate, o.fanoutDur, fmt.Sprintf("fan%d", seq))
 				if err != nil {

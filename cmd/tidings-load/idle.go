@@ -42,13 +42,13 @@ func (o *options) runIdle(ctx context.Context, rep *report) error {
 	for run := 1; run <= o.runs; run++ {
 		// A fresh server each run: a Go heap does not give memory back at
 		// once, so a second run on the same process would look cheaper.
-		srv, err := o.startTidings(ctx, "")
-		if err != nil {
-			return err
-		}
-		rep.addStartup(srv)
-		r, err := driveIdle(ctx, srv, o.idleConns)
-		srv.stop()
+		r, err := o.idleRun(ctx, func() (*server, error) {
+			srv, err := o.startTidings(ctx, "")
+			if err == nil {
+				rep.addStartup(srv)
+			}
+			return srv, err
+		})
 		if err != nil {
 			return err
 		}
@@ -60,12 +60,7 @@ func (o *options) runIdle(ctx context.Context, rep *report) error {
 	row.SSEKBPerConn, row.PollKBPerConn = stats.Median(sse), stats.Median(poll)
 	sse, poll = nil, nil
 	for run := 1; run <= o.runs; run++ {
-		srv, err := o.startBaseline(ctx, "sse")
-		if err != nil {
-			return err
-		}
-		r, err := driveIdle(ctx, srv, o.idleConns)
-		srv.stop()
+		r, err := o.idleRun(ctx, func() (*server, error) { return o.startBaseline(ctx, "sse") })
 		if err != nil {
 			return fmt.Errorf("baseline: %w", err)
 		}
@@ -79,9 +74,33 @@ func (o *options) runIdle(ctx context.Context, rep *report) error {
 	return nil
 }
 
-// driveIdle opens n SSE streams (each waits for its first block), then n
-// long-polls that wait, reading the server's RSS before and after each.
-func driveIdle(ctx context.Context, srv *server, n int) (idleRun, error) {
+// idleRun measures streams and polls each on a fresh server from start:
+// together, 10,000 of each would take more descriptors (on both sides)
+// than a usual open-file limit of 20,000 allows.
+func (o *options) idleRun(ctx context.Context, start func() (*server, error)) (idleRun, error) {
+	var out idleRun
+	for _, kind := range []string{"sse", "poll"} {
+		srv, err := start()
+		if err != nil {
+			return out, err
+		}
+		r, err := driveIdle(ctx, srv, o.idleConns, kind)
+		srv.stop()
+		if err != nil {
+			return out, err
+		}
+		if kind == "sse" {
+			out.BaseRSSKB, out.SSERSSKB, out.SSEKBPerConn = r.BaseRSSKB, r.SSERSSKB, r.SSEKBPerConn
+		} else {
+			out.PollRSSKB, out.PollKBPerConn, out.ServerCPUIdleS = r.PollRSSKB, r.PollKBPerConn, r.ServerCPUIdleS
+		}
+	}
+	return out, nil
+}
+
+// driveIdle opens n SSE streams (each waits for its first block) or n
+// long-polls that wait, reading the server's RSS before and after.
+func driveIdle(ctx context.Context, srv *server, n int, kind string) (idleRun, error) {
 	var out idleRun
 	out.BaseRSSKB = settledRSS(srv)
 	var conns []net.Conn
@@ -125,23 +144,26 @@ func driveIdle(ctx context.Context, srv *server, n int) (idleRun, error) {
 		wg.Wait()
 		return firstErr
 	}
-	if err := open(func(i int) string { return fmt.Sprintf("/v1/topics/idle-%d/sse", i) }, `"cursor":`); err != nil {
-		return out, fmt.Errorf("open idle streams: %w", err)
+	if kind == "sse" {
+		if err := open(func(i int) string { return fmt.Sprintf("/v1/topics/idle-%d/sse", i) }, `"cursor":`); err != nil {
+			return out, fmt.Errorf("open idle streams: %w", err)
+		}
+		out.SSERSSKB = settledRSS(srv)
+		out.SSEKBPerConn = float64(out.SSERSSKB-out.BaseRSSKB) / float64(n)
+		return out, nil
 	}
-	out.SSERSSKB = settledRSS(srv)
 	if err := open(func(i int) string { return fmt.Sprintf("/v1/topics/idlepoll-%d/poll?timeout=600", i) }, ""); err != nil {
 		return out, fmt.Errorf("open waiting polls: %w", err)
 	}
 	cpu0 := srv.cpuSeconds()
 	out.PollRSSKB = settledRSS(srv)
 	out.ServerCPUIdleS = srv.cpuSeconds() - cpu0
-	for _, c := range conns[n:] {
+	for _, c := range conns {
 		if answered(c) {
 			return out, fmt.Errorf("a long-poll was answered at once instead of waiting (refused?)")
 		}
 	}
-	out.SSEKBPerConn = float64(out.SSERSSKB-out.BaseRSSKB) / float64(n)
-	out.PollKBPerConn = float64(out.PollRSSKB-out.SSERSSKB) / float64(n)
+	out.PollKBPerConn = float64(out.PollRSSKB-out.BaseRSSKB) / float64(n)
 	return out, nil
 }
 

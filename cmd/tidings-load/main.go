@@ -41,6 +41,7 @@ type options struct {
 	publishers  []int
 	subscribers []int
 	rate        int
+	distinct    bool
 	idleConns   int
 	catchup     int
 	events      int
@@ -86,6 +87,7 @@ func run(args []string) int {
 	pubs := fs.String("publishers", "", "comma-separated publisher counts (default 1,16,64,256)")
 	subs := fs.String("subscribers", "", "comma-separated subscriber counts (default 100,1000,5000)")
 	fs.IntVar(&o.rate, "rate", 50, "fan-out publish rate, events/s")
+	fs.BoolVar(&o.distinct, "distinct", true, "fan-out also with one topic per subscriber")
 	fs.IntVar(&o.idleConns, "idle", 0, "idle SSE streams and waiting polls, each (default 5000)")
 	fs.IntVar(&o.catchup, "catchup", 0, "events a catching-up subscriber is behind (default 100000)")
 	fs.IntVar(&o.events, "events", 0, "events in the large store of resume-at-scale (default 10000000)")
