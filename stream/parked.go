@@ -165,7 +165,7 @@ func NewStreams(hub *Hub, o StreamsOptions) *Streams {
 		idle:     make(chan struct{}),
 	}
 	for range o.Writers {
-		w := &writer{s: s}
+		w := &writer{s: s, raw: newRawWriter()}
 		w.cond.L = &w.mu
 		s.writers = append(s.writers, w)
 	}
@@ -396,8 +396,9 @@ type writer struct {
 	spare []*parked
 	stop  bool
 
-	buf    []byte   // the chunk of events being built, kept as shared
-	ctl    []byte   // a control chunk: ping, final block
+	buf    []byte // the chunk of events being built, kept as shared
+	ctl    []byte // a control chunk: ping, final block
+	raw    *rawWriter
 	evs    []*Event // the events of the last read
 	shared sharedChunk
 }
@@ -694,7 +695,7 @@ func (p *parked) flushRem(now int64) bool {
 func (p *parked) writeSome(b []byte) (n int, err error) {
 	defer func() { p.bytes += int64(n) }()
 	if p.raw != nil {
-		return writeNonBlocking(p.raw, b)
+		return p.w.raw.write(p.raw, b)
 	}
 	p.conn.SetWriteDeadline(time.Now().Add(fallbackWrite))
 	n, err = p.conn.Write(b)

@@ -12,7 +12,11 @@ import (
 
 func rawConnOf(net.Conn) syscall.RawConn { return nil }
 
-func writeNonBlocking(syscall.RawConn, []byte) (int, error) {
+type rawWriter struct{}
+
+func newRawWriter() *rawWriter { return &rawWriter{} }
+
+func (*rawWriter) write(syscall.RawConn, []byte) (int, error) {
 	return 0, errors.New("no non-blocking writes on this platform")
 }
 

@@ -21,40 +21,55 @@ func rawConnOf(conn net.Conn) syscall.RawConn {
 	return rc
 }
 
-// writeNonBlocking writes what the socket takes now. The runtime keeps
-// sockets in non-blocking mode, so a full socket buffer answers EAGAIN
-// instead of waiting: the writer never blocks on one slow client, and no
-// write deadline has to be moved.
-func writeNonBlocking(rc syscall.RawConn, b []byte) (int, error) {
-	var n int
-	var werr error
-	err := rc.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, err := syscall.Write(int(fd), b[n:])
-			if m > 0 {
-				n += m
-			}
-			switch err {
-			case nil:
-				if m <= 0 {
-					return true
-				}
-				continue
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return true
-			default:
-				werr = err
-				return true
-			}
-		}
-		return true
-	})
+// rawWriter writes what a socket takes now. The runtime keeps sockets
+// in non-blocking mode, so a full socket buffer answers EAGAIN instead of
+// waiting: the writer never blocks on one slow client, and no write
+// deadline has to be moved. One per writer goroutine, reused: its
+// callback is made once, so a write allocates nothing.
+type rawWriter struct {
+	b   []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+func newRawWriter() *rawWriter {
+	w := &rawWriter{}
+	w.fn = w.do
+	return w
+}
+
+func (w *rawWriter) write(rc syscall.RawConn, b []byte) (int, error) {
+	w.b, w.n, w.err = b, 0, nil
+	err := rc.Write(w.fn)
+	n, werr := w.n, w.err
+	w.b, w.err = nil, nil
 	if werr != nil {
 		return n, werr
 	}
 	return n, err
+}
+
+func (w *rawWriter) do(fd uintptr) bool {
+	for w.n < len(w.b) {
+		m, err := syscall.Write(int(fd), w.b[w.n:])
+		if m > 0 {
+			w.n += m
+		}
+		switch err {
+		case nil:
+			if m <= 0 {
+				return true
+			}
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return true
+		default:
+			w.err = err
+			return true
+		}
+	}
+	return true
 }
 
 // peekEOF reports whether the peer has closed its side (or the connection
