@@ -47,7 +47,7 @@ func hijackable(w http.ResponseWriter, r *http.Request) bool {
 // are flushed and hands it, with sub and the address's slot, to
 // s.streams, which ends it. It reports false, having changed nothing,
 // when the connection cannot be taken.
-func (s *Server) park(w http.ResponseWriter, r *http.Request, sub *stream.Subscription, cursor int64, req subscribeRequest, info *requestInfo, addr string) bool {
+func (s *Server) park(w http.ResponseWriter, r *http.Request, sub *stream.Subscription, cursor int64, req subscribeRequest, info *requestInfo, addr string, untyped bool) bool {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return false
@@ -67,6 +67,7 @@ func (s *Server) park(w http.ResponseWriter, r *http.Request, sub *stream.Subscr
 		Cursor:    cursor,
 		End:       time.Now().Add(req.maxDuration),
 		Heartbeat: s.cfg.Heartbeat,
+		Untyped:   untyped,
 		Done: func(e stream.StreamEnd) {
 			s.metrics.SSE.Subscribers.Dec()
 			s.metrics.SSEEnded.WithLabelValues(e.Reason).Inc()

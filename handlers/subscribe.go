@@ -141,7 +141,7 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 		s.metrics.Resets.WithLabelValues(batch.Reset).Inc()
 		cursor = batch.ResetCursor
 	}
-	if parkable && s.park(w, r, sub, cursor, req, info, addr) {
+	if parkable && s.park(w, r, sub, cursor, req, info, addr, out.untyped) {
 		return
 	}
 	defer s.conns.release(addr)

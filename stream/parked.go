@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"container/heap"
 	"context"
 	"errors"
@@ -63,6 +64,9 @@ type Stream struct {
 	End time.Time
 	// Heartbeat is the longest silence before a ping.
 	Heartbeat time.Duration
+	// Untyped leaves the event line out of event blocks (the type stays
+	// in the data), for an EventSource's onmessage.
+	Untyped bool
 	// Done, if set, is called once when the stream has ended and its
 	// connection is closed. It runs on a writer goroutine and must not
 	// block.
@@ -192,10 +196,11 @@ func (s *Streams) Active() int {
 // closes both; after Close it closes them at once.
 func (s *Streams) Park(conn net.Conn, st Stream) {
 	s.park(conn, &parked{
-		sub:    st.Sub,
-		cursor: st.Cursor,
-		hb:     int64(max(st.Heartbeat, time.Millisecond)),
-		done:   st.Done,
+		sub:     st.Sub,
+		cursor:  st.Cursor,
+		hb:      int64(max(st.Heartbeat, time.Millisecond)),
+		done:    st.Done,
+		untyped: st.Untyped,
 	}, st.End)
 }
 
@@ -339,6 +344,8 @@ type parked struct {
 	cursor int64 // every event up to here is written (or in rem)
 	more   bool  // more events wait at once
 	live   bool  // the first read (a catch-up) is done
+	// untyped: event blocks without their event line.
+	untyped bool
 	// lastRead is set once the stream, stopping, has read what was
 	// committed before the stop.
 	lastRead bool
@@ -407,14 +414,15 @@ type writer struct {
 // single-topic stream; the next stream of that topic at the same cursor
 // writes the same bytes while the hub's head has not moved.
 type sharedChunk struct {
-	topic  string
-	from   int64
-	head   int64
-	cursor int64
-	more   bool
-	n      int // events in it
-	chunk  []byte
-	valid  bool
+	topic   string
+	from    int64
+	head    int64
+	cursor  int64
+	more    bool
+	n       int // events in it
+	chunk   []byte
+	valid   bool
+	untyped bool
 }
 
 func (w *writer) push(p *parked) {
@@ -573,7 +581,7 @@ func (w *writer) writeEvents(p *parked, now int64) (bool, error) {
 	topics := p.sub.topics
 	head := w.s.hub.headNow.Load()
 	sc := &w.shared
-	if len(topics) == 1 && sc.valid && sc.topic == topics[0] && sc.from == p.cursor && sc.head == head {
+	if len(topics) == 1 && sc.valid && sc.topic == topics[0] && sc.from == p.cursor && sc.head == head && sc.untyped == p.untyped {
 		return w.deliver(p, sc.chunk, sc.n, sc.cursor, sc.more, now), nil
 	}
 	b, err := w.s.hub.readInto(w.s.ctx, w.evs[:0], topics, p.cursor, parkedReadLimit)
@@ -590,7 +598,15 @@ func (w *writer) writeEvents(p *parked, now int64) (bool, error) {
 		if n > 0 && len(buf)-len(chunkHeadRoom)+len(e.Frame) > chunkBudget {
 			break
 		}
-		buf = append(buf, e.Frame...)
+		if p.untyped {
+			// The frame's id line, then the data line alone.
+			buf = append(buf, e.Frame[:bytes.IndexByte(e.Frame, '\n')+1]...)
+			buf = append(buf, "data: "...)
+			buf = append(buf, e.JSON...)
+			buf = append(buf, "\n\n"...)
+		} else {
+			buf = append(buf, e.Frame...)
+		}
 		n++
 	}
 	cursor, more := b.Cursor, b.More
@@ -608,7 +624,7 @@ func (w *writer) writeEvents(p *parked, now int64) (bool, error) {
 	buf = frameChunk(buf)
 	w.buf = buf
 	if len(topics) == 1 {
-		*sc = sharedChunk{topic: topics[0], from: p.cursor, head: head, cursor: cursor, more: more, n: n, chunk: buf, valid: true}
+		*sc = sharedChunk{topic: topics[0], from: p.cursor, head: head, cursor: cursor, more: more, n: n, chunk: buf, valid: true, untyped: p.untyped}
 	} else {
 		sc.valid = false
 	}
