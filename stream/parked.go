@@ -539,6 +539,8 @@ func (w *writer) servePoll(p *parked, now int64) {
 	case s.closing.Load() || s.hub.Stopping():
 		reason = EndShuttingDown
 	case s.hub.headNow.Load() > p.cursor:
+		// The read reuses w.evs, which the shared chunk's events are.
+		w.shared.valid = false
 		next, err := s.hub.readInto(s.ctx, w.evs[:0], p.sub.topics, p.cursor, p.poll.limit)
 		if err == nil && cap(next.Events) > cap(w.evs) {
 			w.evs = next.Events[:0]
