@@ -142,9 +142,6 @@ func (s *Server) Store() store.Log { return s.store }
 // Hub is the fan-out hub, for tests that count or stop subscriptions.
 func (s *Server) Hub() *stream.Hub { return s.hub }
 
-// Metrics are the server's Prometheus collectors.
-func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
-
 // Serve answers HTTP on ln until Close; it then returns
 // http.ErrServerClosed.
 func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, s.api) }
