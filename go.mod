@@ -2,6 +2,10 @@ module github.com/tidings/tidings
 
 go 1.26.8
 
+// npm packages may carry Go files; no node_modules folder is part of
+// this module.
+ignore node_modules
+
 require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/golang-jwt/jwt/v5 v5.3.1

@@ -2,12 +2,9 @@
 // lists topics, tails chosen topics live and publishes, using only the
 // server it comes from. Its files are embedded in the binary; nothing is
 // fetched from elsewhere and nothing is built at run time. The page talks
-// to the server through the project's JavaScript client, copied from
-// clients/js into assets/client by go generate (a test fails when the copy
-// is stale).
+// to the server through the project's JavaScript client, the same
+// embedded files npm publishes (package clients), served below client/.
 package console
-
-//go:generate go run ./internal/copyclient ../clients/js assets/client
 
 import (
 	"bytes"
@@ -22,6 +19,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/tidings/tidings/clients"
 )
 
 //go:embed assets
@@ -59,25 +58,19 @@ func build() *Handler {
 	if err != nil {
 		panic(err) // the embedded tree always has assets/
 	}
-	var names []string
-	fs.WalkDir(sub, ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			names = append(names, p)
-		}
-		return err
-	})
+	raw := make(map[string][]byte)
+	readAll(sub, "", raw)
+	readAll(clients.JS(), "client/", raw)
+	names := make([]string, 0, len(raw))
+	for n := range raw {
+		names = append(names, n)
+	}
 	sort.Strings(names)
 	sum := sha256.New()
-	raw := make(map[string][]byte, len(names))
 	for _, n := range names {
-		b, err := fs.ReadFile(sub, n)
-		if err != nil {
-			panic(err)
-		}
-		raw[n] = b
 		sum.Write([]byte(n))
 		sum.Write([]byte{0})
-		sum.Write(b)
+		sum.Write(raw[n])
 	}
 	h := &Handler{version: hex.EncodeToString(sum.Sum(nil))[:12], files: make(map[string]*asset)}
 	for _, n := range names {
@@ -91,6 +84,21 @@ func build() *Handler {
 	page := bytes.ReplaceAll(raw["index.html"], []byte("{{assets}}"), []byte(strings.TrimPrefix(AssetsPrefix, "/")+h.version))
 	h.page = *newAsset(page, "text/html; charset=utf-8", `"`+h.version+`"`)
 	return h
+}
+
+// readAll adds every file of fsys to raw, named prefix + its path.
+func readAll(fsys fs.FS, prefix string, raw map[string][]byte) {
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		raw[prefix+p] = b
+		return err
+	})
+	if err != nil {
+		panic(err) // embedded files are always readable
+	}
 }
 
 func newAsset(body []byte, contentType, etag string) *asset {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -168,46 +167,6 @@ func TestHead(t *testing.T) {
 	defer res.Body.Close()
 	if b, _ := io.ReadAll(res.Body); res.StatusCode != 200 || len(b) != 0 || res.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Errorf("HEAD /: got %d, %d bytes, %q; want 200, no body, text/html", res.StatusCode, len(b), res.Header.Get("Content-Type"))
-	}
-}
-
-// TestClientCopyIsCurrent fails when the client embedded in the console
-// differs from clients/js: run go generate ./console.
-func TestClientCopyIsCurrent(t *testing.T) {
-	t.Parallel()
-	src, err := filepath.Glob("../clients/js/src/*.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"index.js"}
-	for _, s := range src {
-		want = append(want, "src/"+filepath.Base(s))
-	}
-	var have []string
-	filepath.WalkDir("assets/client", func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			rel, _ := filepath.Rel("assets/client", p)
-			have = append(have, filepath.ToSlash(rel))
-		}
-		return err
-	})
-	slices.Sort(want)
-	slices.Sort(have)
-	if !slices.Equal(have, want) {
-		t.Fatalf("console/assets/client holds %v, clients/js has %v: run go generate ./console", have, want)
-	}
-	for _, f := range want {
-		a, err := os.ReadFile(filepath.Join("..", "clients", "js", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := os.ReadFile(filepath.Join("assets", "client", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(a, b) {
-			t.Errorf("console/assets/client/%s differs from clients/js/%s: run go generate ./console", f, f)
-		}
 	}
 }
 
