@@ -1,9 +1,9 @@
 // `npm run build`: the CommonJS entry points (dist/) and the mini-program
 // build (miniprogram_dist/, named by the "miniprogram" field, which WeChat
 // DevTools' "Build npm" copies as it is), from the ES modules, with esbuild.
-// miniprogram_dist/ is committed, so that a dependency on this folder works
-// in WeChat DevTools without a build step (test/package.test.js checks it
-// is current); dist/ is built by prepack.
+// Both are build outputs, not committed: prepare builds them on `npm ci` or
+// `npm install` in this folder (so a `file:` dependency on it, as in
+// examples/miniprogram, finds them) and prepack before `npm pack`/publish.
 //
 // node scripts/build.js [outDir] builds into outDir instead of this folder.
 import { build } from 'esbuild'
