@@ -16,17 +16,8 @@ import (
 // after the cursor exist or the cursor must be reset, and otherwise waits
 // for the next commit or the timeout.
 func (s *Server) poll(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	req, perr := parseSubscribe(r, ps)
-	if perr == nil {
-		perr = s.parsePoll(r, &req)
-	}
-	if perr != nil {
-		s.writeError(w, r, perr)
-		return
-	}
-	addr, overLimit, err := s.admit(r, req)
-	if err != nil {
-		s.writeError(w, r, err)
+	req, addr, overLimit, ok := s.accept(w, r, ps, s.parsePoll)
+	if !ok {
 		return
 	}
 	if overLimit {

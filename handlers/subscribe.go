@@ -41,6 +41,26 @@ func parseSubscribe(r *http.Request, ps httprouter.Params) (subscribeRequest, *E
 	return subscribeRequest{topics: topics, cursor: cursor, fromNow: fromNow}, nil
 }
 
+// accept is the prologue of both transports: it parses a subscription
+// request, with parse adding the transport's own parameters, and admits
+// it (see admit). When ok is false the error has been answered.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, ps httprouter.Params, parse func(*http.Request, *subscribeRequest) *Error) (req subscribeRequest, addr string, overLimit, ok bool) {
+	req, perr := parseSubscribe(r, ps)
+	if perr == nil {
+		perr = parse(r, &req)
+	}
+	if perr != nil {
+		s.writeError(w, r, perr)
+		return req, "", false, false
+	}
+	addr, overLimit, err := s.admit(r, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return req, "", false, false
+	}
+	return req, addr, overLimit, true
+}
+
 // startCursor is where req starts: its cursor, or the hub's head.
 func (s *Server) startCursor(req subscribeRequest) int64 {
 	if req.fromNow {
@@ -84,17 +104,8 @@ func (s *Server) subscribe(r *http.Request, req subscribeRequest) (sub *stream.S
 // always starts with a cursor (or reset) block and ends with a final cursor
 // block, so the client always leaves with a cursor.
 func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	req, perr := parseSubscribe(r, ps)
-	if perr == nil {
-		perr = s.parseSSE(r, &req)
-	}
-	if perr != nil {
-		s.writeError(w, r, perr)
-		return
-	}
-	addr, overLimit, err := s.admit(r, req)
-	if err != nil {
-		s.writeError(w, r, err)
+	req, addr, overLimit, ok := s.accept(w, r, ps, s.parseSSE)
+	if !ok {
 		return
 	}
 	out := s.newSSEWriter(w)
