@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tidings/tidings/store"
 )
@@ -19,7 +20,8 @@ import (
 func BenchmarkAppend(b *testing.B) {
 	for _, publishers := range []int{1, 64} {
 		b.Run(fmt.Sprintf("publishers=%d", publishers), func(b *testing.B) {
-			s, _ := mustOpen(b, store.Options{})
+			var commits commitCounter
+			s, _ := mustOpen(b, store.Options{Observer: &commits})
 			data := []byte(`{"order":1234,"status":"paid","amount":"12.50"}`)
 			b.SetParallelism(max(1, publishers/runtimeProcs()))
 			b.ReportAllocs()
@@ -41,9 +43,19 @@ func BenchmarkAppend(b *testing.B) {
 				})
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(commits.events.Load())/float64(max(1, commits.n.Load())), "events/commit")
 		})
 	}
 }
+
+// commitCounter counts group commits and their events.
+type commitCounter struct{ n, events atomic.Int64 }
+
+func (c *commitCounter) Commit(events int, _ time.Duration) {
+	c.n.Add(1)
+	c.events.Add(int64(events))
+}
+func (c *commitCounter) PrunedEvents(int) {}
 
 // BenchmarkTxPerEvent is the design group commit replaces: every publisher
 // commits its own transaction on the one write connection, with the same
