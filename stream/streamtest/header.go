@@ -5,13 +5,17 @@ import (
 	"testing"
 )
 
-// Headers checks that h holds each header of want with exactly its value;
+// Answer checks an HTTP answer: its status, failing the test at once on
+// another, and each header of headers, which must have exactly its value;
 // an empty value wants the header absent.
-func Headers(t testing.TB, h http.Header, want map[string]string) {
+func Answer(t testing.TB, res *http.Response, status int, headers map[string]string) {
 	t.Helper()
-	for k, v := range want {
-		if got := h.Get(k); got != v {
-			t.Errorf("%s: got %q, want %q", k, got, v)
+	if res.StatusCode != status {
+		t.Fatalf("status: got %d, want %d", res.StatusCode, status)
+	}
+	for k, want := range headers {
+		if got := res.Header.Get(k); got != want {
+			t.Errorf("%s: got %q, want %q", k, got, want)
 		}
 	}
 }

@@ -1,7 +1,7 @@
 // Package streamtest holds what the tests of stream, handlers and console
 // share: a strict reader of Server-Sent Events, the fixture of the fan-out
-// benchmarks, and a check of an answer's headers. It imports only the
-// standard library, store and stream.
+// benchmarks, and a check of an answer's status and headers. It imports
+// only the standard library, store and stream.
 package streamtest
 
 import (
