@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/tidings/tidings/console"
+	"github.com/tidings/tidings/stream/streamtest"
 )
 
 // get serves one request through the handler.
@@ -45,20 +46,13 @@ func TestPage(t *testing.T) {
 	h := console.New()
 	res := get(t, h, "/", nil)
 	page := body(t, res)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("GET /: got %d, want 200", res.StatusCode)
-	}
-	for k, want := range map[string]string{
+	streamtest.Answer(t, res, http.StatusOK, map[string]string{
 		"Content-Type":           "text/html; charset=utf-8",
 		"Cache-Control":          "no-cache",
 		"X-Content-Type-Options": "nosniff",
 		"Referrer-Policy":        "no-referrer",
 		"ETag":                   `"` + h.Version() + `"`,
-	} {
-		if got := res.Header.Get(k); got != want {
-			t.Errorf("%s: got %q, want %q", k, got, want)
-		}
-	}
+	})
 	csp := res.Header.Get("Content-Security-Policy")
 	for _, d := range []string{"default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"} {
 		if !strings.Contains(csp, d) {

@@ -15,10 +15,7 @@ import (
 // none stores anything.
 func TestErrors(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, func(c *server.Config) {
-		c.MaxEventBytes = 1024
-		c.MaxRequestBytes = 4096
-	})
+	s := newTestServer(t, smallLimits)
 	s.publish(t, "a", `{"data":0}`)
 
 	many := strings.TrimSuffix(strings.Repeat("t,", 65), ",")
@@ -45,6 +42,13 @@ func TestErrors(t *testing.T) {
 		{name: "sse topic starting with a dash", path: "/v1/topics/-a/sse", status: 400, code: "invalid_topic"},
 		{name: "poll 65 topics", path: "/v1/topics/" + many + "/poll?timeout=0", status: 400, code: "invalid_topic"},
 		{name: "sse 65 topics", path: "/v1/topics/" + many + "/sse", status: 400, code: "invalid_topic"},
+		// 400: an encoded slash is an invalid topic on every route, not an
+		// unknown route.
+		{name: "publish topic with an encoded slash", method: "POST", path: "/v1/topics/a%2Fb/events", body: `{"data":1}`, status: 400, code: "invalid_topic"},
+		{name: "publish topic with a lower-case encoded slash", method: "POST", path: "/v1/topics/a%2fb/events", body: `{"data":1}`, status: 400, code: "invalid_topic"},
+		{name: "poll topic with an encoded slash", path: "/v1/topics/a%2Fb/poll?timeout=0", status: 400, code: "invalid_topic"},
+		{name: "poll list with an encoded slash", path: "/v1/topics/ok,a%2Fb/poll?timeout=0", status: 400, code: "invalid_topic"},
+		{name: "sse topic with an encoded slash", path: "/v1/topics/a%2Fb/sse", status: 400, code: "invalid_topic"},
 		// 400: types.
 		{name: "type with a space", method: "POST", path: "/v1/topics/a/events", body: `{"data":1,"type":"a b"}`, status: 400, code: "invalid_type"},
 		{name: "type of 65 bytes", method: "POST", path: "/v1/topics/a/events", body: `{"data":1,"type":"` + strings.Repeat("t", 65) + `"}`, status: 400, code: "invalid_type"},
@@ -52,6 +56,8 @@ func TestErrors(t *testing.T) {
 		{name: "reserved type upper case", method: "POST", path: "/v1/topics/a/events", body: `{"data":1,"type":"TIDINGS.reset"}`, status: 400, code: "invalid_type"},
 		{name: "reserved type mixed case", method: "POST", path: "/v1/topics/a/events", body: `{"data":1,"type":"TiDiNgS.anything"}`, status: 400, code: "invalid_type"},
 		{name: "type not a string", method: "POST", path: "/v1/topics/a/events", body: `{"data":1,"type":5}`, status: 400},
+		{name: "empty type", method: "POST", path: "/v1/topics/a/events", body: `{"data":1,"type":""}`, status: 400, code: "invalid_type"},
+		{name: "batch entry with an empty type", method: "POST", path: "/v1/events", body: `{"events":[{"topic":"a","data":1},{"topic":"a","data":1,"type":""}]}`, status: 400, code: "invalid_type"},
 		// 400: keys.
 		{name: "key with a line break", method: "POST", path: "/v1/topics/a/events", body: `{"data":1,"key":"a\nb"}`, status: 400, code: "invalid_key"},
 		// 400: bodies.
@@ -149,12 +155,22 @@ func TestErrors(t *testing.T) {
 	})
 }
 
+// smallLimits sets size limits a test can reach, for TestErrors to cross
+// and TestLimitsAreInclusive to meet: events of 1 KiB, requests of 4 KiB.
+func smallLimits(c *server.Config) {
+	c.MaxEventBytes = 1024
+	c.MaxRequestBytes = 4096
+}
+
 // Requests that are fine at the edges of the limits.
 func TestLimitsAreInclusive(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, func(c *server.Config) { c.MaxEventBytes = 1024 })
+	s := newTestServer(t, smallLimits)
 	t.Run("data of exactly MaxEventBytes", func(t *testing.T) {
 		s.publish(t, "a", `{"data":"`+strings.Repeat("x", 1022)+`"}`)
+	})
+	t.Run("body of exactly MaxRequestBytes", func(t *testing.T) {
+		s.publish(t, "a", `{"data":[`+strings.Repeat(" ", 4096-len(`{"data":[1]}`))+`1]}`)
 	})
 	t.Run("data that compacts under the limit", func(t *testing.T) {
 		s.publish(t, "a", `{"data":[`+strings.Repeat(" ", 2000)+`1]}`)

@@ -3,20 +3,17 @@ package handlers_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tidings/tidings/server"
 	"github.com/tidings/tidings/store"
 	"github.com/tidings/tidings/stream"
+	"github.com/tidings/tidings/stream/streamtest"
 )
 
 // benchServer opens a whole server (as the binary wires it) on a fresh
@@ -104,9 +101,8 @@ func BenchmarkPollAnswer(b *testing.B) {
 // frames (blocks with an id that are not control blocks) and discards the
 // bytes, so only the server's work is measured.
 type flushRecorder struct {
-	h      http.Header
-	frames *atomic.Int64
-	notify chan struct{}
+	h http.Header
+	d *streamtest.Deliveries
 }
 
 func (w *flushRecorder) Header() http.Header { return w.h }
@@ -118,11 +114,7 @@ func (w *flushRecorder) Flush()              {}
 func (w *flushRecorder) SetWriteDeadline(time.Time) error { return nil }
 func (w *flushRecorder) Write(p []byte) (int, error) {
 	if bytes.HasPrefix(p, []byte("id: ")) && !bytes.Contains(p, []byte("event: tidings.")) {
-		w.frames.Add(1)
-		select {
-		case w.notify <- struct{}{}:
-		default:
-		}
+		w.d.Add(1)
 	}
 	return len(p), nil
 }
@@ -132,50 +124,27 @@ func (w *flushRecorder) Write(p []byte) (int, error) {
 // stream has written it. allocs/delivery counts the process's
 // allocations per event written to one stream.
 func BenchmarkSSEFanout(b *testing.B) {
-	for _, subs := range []int{100, 1000, 5000} {
-		b.Run(fmt.Sprintf("subs=%d", subs), func(b *testing.B) {
-			srv, hub := benchServer(b)
-			var frames atomic.Int64
-			notify := make(chan struct{}, 1)
-			ctx, cancel := context.WithCancel(context.Background())
-			var wg sync.WaitGroup
-			started := make(chan struct{}, subs)
-			for range subs {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/v1/topics/bench/sse?cursor=0", nil)
-					w := &flushRecorder{h: http.Header{}, frames: &frames, notify: notify}
-					started <- struct{}{}
-					srv.ServeHTTP(w, req)
-				}()
-			}
-			for range subs {
-				<-started
-			}
-			// Wait until every stream is registered: a committed event
-			// then reaches all of them.
-			for hub.Active() < subs {
-				time.Sleep(time.Millisecond)
-			}
-			b.Cleanup(func() { cancel(); wg.Wait() })
-
-			var ms0, ms1 runtime.MemStats
-			runtime.ReadMemStats(&ms0)
-			b.ResetTimer()
-			var id int64
-			for b.Loop() {
-				id++
-				hub.Committed([]store.Event{{ID: id, Topic: "bench", Type: "message", Data: []byte(`{"t":` + strconv.FormatInt(id, 10) + `}`), Time: time.Now()}})
-				for frames.Load() < id*int64(subs) {
-					<-notify
-				}
-			}
-			b.StopTimer()
-			runtime.ReadMemStats(&ms1)
-			n := float64(frames.Load())
-			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/n, "allocs/delivery")
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/delivery")
-		})
-	}
+	streamtest.Fanout(b, []int{100, 1000, 5000}, func(b *testing.B, subs int, d *streamtest.Deliveries) *stream.Hub {
+		srv, hub := benchServer(b)
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		started := make(chan struct{}, subs)
+		for range subs {
+			wg.Go(func() {
+				req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/v1/topics/bench/sse?cursor=0", nil)
+				started <- struct{}{}
+				srv.ServeHTTP(&flushRecorder{h: http.Header{}, d: d}, req)
+			})
+		}
+		for range subs {
+			<-started
+		}
+		// Wait until every stream is registered: a committed event then
+		// reaches all of them.
+		for hub.Active() < subs {
+			time.Sleep(time.Millisecond)
+		}
+		b.Cleanup(func() { cancel(); wg.Wait() })
+		return hub
+	})
 }

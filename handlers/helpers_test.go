@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 	"github.com/tidings/tidings/server"
 	"github.com/tidings/tidings/server/servertest"
 	"github.com/tidings/tidings/stream"
+	"github.com/tidings/tidings/stream/streamtest"
 )
 
 // waitFor bounds every wait in these tests: long enough for a loaded
@@ -176,40 +176,21 @@ func ids(evs []wireEvent) []int64 {
 	return out
 }
 
-// sseItem is one thing read off an event stream: a block (the lines up to a
-// blank line) or a lone comment line between blocks.
-type sseItem struct {
-	Raw     string // the exact bytes, line ends included
-	Comment bool
-	Retry   string
-	ID      string
-	HasID   bool
-	Event   string
-	Data    string
-}
-
-// isCursor reports whether the item is a tidings.cursor block.
-func (it sseItem) isCursor() bool { return !it.Comment && it.Event == stream.TypeCursor }
-
-// cursorData decodes a control block's data.
-func (it sseItem) cursorData(t testing.TB) (cursor int64, end string) {
+// cursorData decodes a control block's data, failing the test unless it
+// is exactly {"cursor":N} or {"cursor":N,"end":"reason"}.
+func cursorData(t testing.TB, it streamtest.Item) (cursor int64, end string) {
 	t.Helper()
-	var d struct {
-		Cursor *int64 `json:"cursor"`
-		End    string `json:"end"`
+	c, err := it.Control()
+	if err != nil {
+		t.Fatal(err)
 	}
-	dec := json.NewDecoder(strings.NewReader(it.Data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil || d.Cursor == nil {
-		t.Fatalf("control block data %q: want {\"cursor\":N[,\"end\":..]} (%v)", it.Data, err)
-	}
-	return *d.Cursor, d.End
+	return c.Cursor, c.End
 }
 
 // sseStream reads an event stream in the background and hands out items.
 type sseStream struct {
 	Res   *http.Response
-	items chan sseItem
+	items chan streamtest.Item
 	err   error // set before items is closed
 	done  chan struct{}
 	close func()
@@ -219,20 +200,26 @@ type sseStream struct {
 // at cleanup.
 func (s *testServer) openSSE(t testing.TB, path string, header http.Header) *sseStream {
 	t.Helper()
+	return openSSEWith(t, http.DefaultClient, s.URL+path, header)
+}
+
+// openSSEWith is openSSE with client, at url.
+func openSSEWith(t testing.TB, client *http.Client, url string, header http.Header) *sseStream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", s.URL+path, nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		cancel()
-		t.Fatalf("GET %s: %v", path, err)
+		t.Fatalf("GET %s: %v", url, err)
 	}
-	ss := &sseStream{Res: res, items: make(chan sseItem, 1024), done: make(chan struct{})}
+	ss := &sseStream{Res: res, items: make(chan streamtest.Item, 1024), done: make(chan struct{})}
 	ss.close = func() {
 		cancel()
 		res.Body.Close()
@@ -246,57 +233,20 @@ func (s *testServer) openSSE(t testing.TB, path string, header http.Header) *sse
 func (ss *sseStream) read() {
 	defer close(ss.done)
 	defer close(ss.items)
-	br := bufio.NewReader(ss.Res.Body)
-	var cur sseItem
-	var lines int
+	rd := streamtest.NewReader(ss.Res.Body)
 	for {
-		line, err := br.ReadString('\n')
+		it, err := rd.Next()
 		if err != nil {
-			if err == io.EOF && line == "" && lines == 0 {
-				err = io.EOF
-			} else if err == io.EOF {
-				err = fmt.Errorf("stream ended inside a block: %q", cur.Raw+line)
-			}
 			ss.err = err
 			return
 		}
-		text := strings.TrimSuffix(line, "\n")
-		switch {
-		case text == "":
-			cur.Raw += line
-			if lines == 0 {
-				ss.err = fmt.Errorf("blank line with no block before it: an empty event would be dispatched")
-				return
-			}
-			ss.items <- cur
-			cur, lines = sseItem{}, 0
-		case strings.HasPrefix(text, ":") && lines == 0:
-			ss.items <- sseItem{Raw: line, Comment: true}
-		default:
-			cur.Raw += line
-			lines++
-			name, value, _ := strings.Cut(text, ":")
-			value = strings.TrimPrefix(value, " ")
-			switch name {
-			case "retry":
-				cur.Retry = value
-			case "id":
-				cur.ID, cur.HasID = value, true
-			case "event":
-				cur.Event = value
-			case "data":
-				if cur.Data != "" {
-					cur.Data += "\n"
-				}
-				cur.Data += value
-			}
-		}
+		ss.items <- it
 	}
 }
 
 // next returns the next item, failing the test if the stream ends or
 // nothing arrives in time.
-func (ss *sseStream) next(t testing.TB) sseItem {
+func (ss *sseStream) next(t testing.TB) streamtest.Item {
 	t.Helper()
 	it, ok := ss.nextOrEnd(t)
 	if !ok {
@@ -306,7 +256,7 @@ func (ss *sseStream) next(t testing.TB) sseItem {
 }
 
 // nextOrEnd returns the next item, or false at a clean end of the stream.
-func (ss *sseStream) nextOrEnd(t testing.TB) (sseItem, bool) {
+func (ss *sseStream) nextOrEnd(t testing.TB) (streamtest.Item, bool) {
 	t.Helper()
 	select {
 	case it, ok := <-ss.items:
@@ -314,17 +264,17 @@ func (ss *sseStream) nextOrEnd(t testing.TB) (sseItem, bool) {
 			if ss.err != io.EOF {
 				t.Fatalf("stream failed: %v", ss.err)
 			}
-			return sseItem{}, false
+			return streamtest.Item{}, false
 		}
 		return it, true
 	case <-time.After(waitFor):
 		t.Fatalf("no SSE item within %s", waitFor)
-		return sseItem{}, false
+		return streamtest.Item{}, false
 	}
 }
 
 // nextBlock skips heartbeat comments.
-func (ss *sseStream) nextBlock(t testing.TB) sseItem {
+func (ss *sseStream) nextBlock(t testing.TB) streamtest.Item {
 	t.Helper()
 	for {
 		if it := ss.next(t); !it.Comment {
@@ -334,9 +284,9 @@ func (ss *sseStream) nextBlock(t testing.TB) sseItem {
 }
 
 // rest reads every remaining block until the stream ends cleanly.
-func (ss *sseStream) rest(t testing.TB) []sseItem {
+func (ss *sseStream) rest(t testing.TB) []streamtest.Item {
 	t.Helper()
-	var out []sseItem
+	var out []streamtest.Item
 	for {
 		it, ok := ss.nextOrEnd(t)
 		if !ok {
@@ -360,7 +310,7 @@ func cursorBlockRaw(cursor int64, end string) string {
 
 // eventOf decodes an event block's data strictly: exactly the fields of an
 // event object, with the id of the block.
-func eventOf(t testing.TB, it sseItem) wireEvent {
+func eventOf(t testing.TB, it streamtest.Item) wireEvent {
 	t.Helper()
 	if it.Comment || it.Event == stream.TypeCursor || it.Event == stream.TypeReset {
 		t.Fatalf("got %q, want an event block", it.Raw)

@@ -84,6 +84,18 @@ func TestPublish(t *testing.T) {
 			}
 		}
 	})
+
+	// An absent or null type is the default; an empty one is refused
+	// (TestErrors).
+	t.Run("default type", func(t *testing.T) {
+		t.Parallel()
+		s := newTestServer(t)
+		for _, body := range []string{`{"data":1}`, `{"data":1,"type":null}`} {
+			if p := s.publish(t, "a", body); p.Type != "message" {
+				t.Errorf("%s: got type %q, want message", body, p.Type)
+			}
+		}
+	})
 }
 
 func TestIdempotency(t *testing.T) {

@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -20,80 +19,56 @@ import (
 // final block either way.
 func TestSSEParkedAndGoroutinePaths(t *testing.T) {
 	t.Parallel()
-	for _, h2 := range []bool{false, true} {
-		name := "HTTP/1.1 parked"
-		if h2 {
-			name = "HTTP/2 goroutine"
+	bothPaths(t, func(t *testing.T, h2 bool) {
+		s := newTestServer(t, func(c *server.Config) { c.Heartbeat = 20 * time.Millisecond })
+		base, client := s.reach(t, h2)
+		ss := openSSEWith(t, client, base+"/v1/topics/both/sse?cursor=0", nil)
+		res := ss.Res
+		if want := map[bool]int{false: 1, true: 2}[h2]; res.ProtoMajor != want {
+			t.Fatalf("protocol HTTP/%d, want HTTP/%d", res.ProtoMajor, want)
 		}
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := newTestServer(t, func(c *server.Config) { c.Heartbeat = 20 * time.Millisecond })
-			base, client := s.URL, http.DefaultClient
-			if h2 {
-				hs := httptest.NewUnstartedServer(s.Server.Handler())
-				hs.EnableHTTP2 = true
-				hs.StartTLS()
-				t.Cleanup(hs.Close)
-				base, client = hs.URL, hs.Client()
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-			defer cancel()
-			req, _ := http.NewRequestWithContext(ctx, "GET", base+"/v1/topics/both/sse?cursor=0", nil)
-			res, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ss := &sseStream{Res: res, items: make(chan sseItem, 1024), done: make(chan struct{})}
-			ss.close = func() { cancel(); res.Body.Close(); <-ss.done }
-			t.Cleanup(ss.close)
-			go ss.read()
-
-			if want := map[bool]int{false: 1, true: 2}[h2]; res.ProtoMajor != want {
-				t.Fatalf("protocol HTTP/%d, want HTTP/%d", res.ProtoMajor, want)
-			}
-			// A parked stream's connection is closed after its final
-			// block, and the answer says so.
-			if res.Close != !h2 {
-				t.Errorf("Connection: close is %v, want %v", res.Close, !h2)
-			}
-			if first := ss.next(t); !first.isCursor() {
-				t.Fatalf("first block %q, want the cursor block", first.Raw)
-			}
-			s.waitActive(t, 1)
-			parked := s.Server.Streams().Active()
-			if want := map[bool]int{false: 1, true: 0}[h2]; parked != want {
-				t.Errorf("%d streams parked, want %d", parked, want)
-			}
-			ids := s.publishN(t, "both", 3)
-			var pings int
-			for i := 0; i < len(ids); {
-				it := ss.next(t)
-				if it.Comment {
-					pings++
-					continue
-				}
-				if e := eventOf(t, it); e.ID != ids[i] {
-					t.Fatalf("event %d: id %d, want %d", i, e.ID, ids[i])
-				}
-				i++
-			}
-			for pings == 0 {
-				if it := ss.next(t); !it.Comment {
-					t.Fatalf("idle stream: got %q, want a ping", it.Raw)
-				}
+		// A parked stream's connection is closed after its final
+		// block, and the answer says so.
+		if res.Close != !h2 {
+			t.Errorf("Connection: close is %v, want %v", res.Close, !h2)
+		}
+		if first := ss.next(t); !first.IsCursor() {
+			t.Fatalf("first block %q, want the cursor block", first.Raw)
+		}
+		s.waitActive(t, 1)
+		parked := s.Server.Streams().Active()
+		if want := map[bool]int{false: 1, true: 0}[h2]; parked != want {
+			t.Errorf("%d streams parked, want %d", parked, want)
+		}
+		ids := s.publishN(t, "both", 3)
+		var pings int
+		for i := 0; i < len(ids); {
+			it := ss.next(t)
+			if it.Comment {
 				pings++
+				continue
 			}
-			s.Server.Hub().Stop()
-			rest := ss.rest(t)
-			if len(rest) == 0 {
-				t.Fatal("no final block")
+			if e := eventOf(t, it); e.ID != ids[i] {
+				t.Fatalf("event %d: id %d, want %d", i, e.ID, ids[i])
 			}
-			last := rest[len(rest)-1]
-			if cursor, end := last.cursorData(t); !last.isCursor() || end != stream.EndShuttingDown || cursor != ids[2] {
-				t.Errorf("final block %q, want shutting_down at %d", last.Raw, ids[2])
+			i++
+		}
+		for pings == 0 {
+			if it := ss.next(t); !it.Comment {
+				t.Fatalf("idle stream: got %q, want a ping", it.Raw)
 			}
-		})
-	}
+			pings++
+		}
+		s.Server.Hub().Stop()
+		rest := ss.rest(t)
+		if len(rest) == 0 {
+			t.Fatal("no final block")
+		}
+		last := rest[len(rest)-1]
+		if cursor, end := cursorData(t, last); !last.IsCursor() || end != stream.EndShuttingDown || cursor != ids[2] {
+			t.Errorf("final block %q, want shutting_down at %d", last.Raw, ids[2])
+		}
+	})
 }
 
 // TestSSEWithoutHijacker serves a stream to a ResponseWriter that cannot
@@ -121,54 +96,69 @@ func TestSSEWithoutHijacker(t *testing.T) {
 // its goroutine. Both answer the same.
 func TestPollParkedAndGoroutinePaths(t *testing.T) {
 	t.Parallel()
+	bothPaths(t, func(t *testing.T, h2 bool) {
+		s := newTestServer(t)
+		base, client := s.reach(t, h2)
+		head := s.publishN(t, "pp", 1)[0]
+		type answer struct {
+			res  *http.Response
+			body pollAnswer
+			err  error
+		}
+		done := make(chan answer, 1)
+		go func() {
+			res, err := client.Get(base + "/v1/topics/pp/poll?timeout=20")
+			a := answer{res: res, err: err}
+			if err == nil {
+				defer res.Body.Close()
+				a.err = json.NewDecoder(res.Body).Decode(&a.body)
+			}
+			done <- a
+		}()
+		s.waitActive(t, 1)
+		if want := map[bool]int{false: 1, true: 0}[h2]; s.Server.Streams().Active() != want {
+			t.Errorf("%d polls parked, want %d", s.Server.Streams().Active(), want)
+		}
+		id := s.publishN(t, "pp", 1)[0]
+		var a answer
+		select {
+		case a = <-done:
+		case <-time.After(waitFor):
+			t.Fatal("no answer")
+		}
+		if a.err != nil {
+			t.Fatal(a.err)
+		}
+		if a.res.StatusCode != http.StatusOK || a.res.Close != !h2 || a.res.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+			t.Errorf("status %d, close %v, Content-Type %q", a.res.StatusCode, a.res.Close, a.res.Header.Get("Content-Type"))
+		}
+		if len(a.body.Events) != 1 || a.body.Events[0].ID != id || a.body.Cursor != id || id <= head {
+			t.Errorf("answer %+v, want event %d", a.body, id)
+		}
+	})
+}
+
+// bothPaths runs f as a parallel subtest over HTTP/1.1, where a stream or
+// a waiting poll is parked, and over HTTP/2, where the connection cannot
+// be taken and it keeps its goroutine.
+func bothPaths(t *testing.T, f func(t *testing.T, h2 bool)) {
 	for _, h2 := range []bool{false, true} {
 		t.Run(map[bool]string{false: "HTTP/1.1 parked", true: "HTTP/2 goroutine"}[h2], func(t *testing.T) {
 			t.Parallel()
-			s := newTestServer(t)
-			base, client := s.URL, http.DefaultClient
-			if h2 {
-				hs := httptest.NewUnstartedServer(s.Server.Handler())
-				hs.EnableHTTP2 = true
-				hs.StartTLS()
-				t.Cleanup(hs.Close)
-				base, client = hs.URL, hs.Client()
-			}
-			head := s.publishN(t, "pp", 1)[0]
-			type answer struct {
-				res  *http.Response
-				body pollAnswer
-				err  error
-			}
-			done := make(chan answer, 1)
-			go func() {
-				res, err := client.Get(base + "/v1/topics/pp/poll?timeout=20")
-				a := answer{res: res, err: err}
-				if err == nil {
-					defer res.Body.Close()
-					a.err = json.NewDecoder(res.Body).Decode(&a.body)
-				}
-				done <- a
-			}()
-			s.waitActive(t, 1)
-			if want := map[bool]int{false: 1, true: 0}[h2]; s.Server.Streams().Active() != want {
-				t.Errorf("%d polls parked, want %d", s.Server.Streams().Active(), want)
-			}
-			id := s.publishN(t, "pp", 1)[0]
-			var a answer
-			select {
-			case a = <-done:
-			case <-time.After(waitFor):
-				t.Fatal("no answer")
-			}
-			if a.err != nil {
-				t.Fatal(a.err)
-			}
-			if a.res.StatusCode != http.StatusOK || a.res.Close != !h2 || a.res.Header.Get("Content-Type") != "application/json; charset=utf-8" {
-				t.Errorf("status %d, close %v, Content-Type %q", a.res.StatusCode, a.res.Close, a.res.Header.Get("Content-Type"))
-			}
-			if len(a.body.Events) != 1 || a.body.Events[0].ID != id || a.body.Cursor != id || id <= head {
-				t.Errorf("answer %+v, want event %d", a.body, id)
-			}
+			f(t, h2)
 		})
 	}
+}
+
+// reach returns the base URL and the client to reach s with: its own
+// listener over HTTP/1.1, or with h2 another one over HTTP/2 (and TLS).
+func (s *testServer) reach(t *testing.T, h2 bool) (string, *http.Client) {
+	if !h2 {
+		return s.URL, http.DefaultClient
+	}
+	hs := httptest.NewUnstartedServer(s.Server.Handler())
+	hs.EnableHTTP2 = true
+	hs.StartTLS()
+	t.Cleanup(hs.Close)
+	return hs.URL, hs.Client()
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tidings/tidings/server"
 	"github.com/tidings/tidings/stream"
+	"github.com/tidings/tidings/stream/streamtest"
 )
 
 func TestSSEFraming(t *testing.T) {
@@ -26,20 +27,13 @@ func TestSSEFraming(t *testing.T) {
 
 	t.Run("headers", func(t *testing.T) {
 		res := ss.Res
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("status: got %d, want 200", res.StatusCode)
-		}
-		for k, want := range map[string]string{
+		streamtest.Answer(t, res, http.StatusOK, map[string]string{
 			"Content-Type":      "text/event-stream; charset=utf-8",
 			"Cache-Control":     "no-cache",
 			"X-Accel-Buffering": "no",
 			"Content-Encoding":  "",
 			"Content-Length":    "",
-		} {
-			if got := res.Header.Get(k); got != want {
-				t.Errorf("%s: got %q, want %q", k, got, want)
-			}
-		}
+		})
 		if res.ContentLength != -1 {
 			t.Errorf("ContentLength: got %d, want unknown (-1)", res.ContentLength)
 		}
@@ -130,7 +124,7 @@ func TestSSEHeartbeat(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, func(c *server.Config) { c.Heartbeat = 20 * time.Millisecond })
 	ss := s.openSSE(t, "/v1/topics/idle/sse?cursor=0", nil)
-	if first := ss.next(t); !first.isCursor() {
+	if first := ss.next(t); !first.IsCursor() {
 		t.Fatalf("first block: got %q, want a cursor block", first.Raw)
 	}
 	// Two pings in a row prove no blank line follows a ping: the reader
@@ -230,12 +224,12 @@ func resumeLoop(t *testing.T, s *testServer, path, startID string, want int, sta
 			if it.HasID {
 				last = it.ID
 			}
-			if it.isCursor() {
+			if it.IsCursor() {
 				if started != nil {
 					close(started)
 					started = nil
 				}
-				if _, end := it.cursorData(t); end != "" && end != "max_duration" {
+				if _, end := cursorData(t, it); end != "" && end != "max_duration" {
 					t.Fatalf("stream ended with %q", end)
 				}
 				continue
@@ -364,7 +358,7 @@ func TestSSEMultiTopic(t *testing.T) {
 		ss := s.openSSE(t, "/v1/topics/a,b/sse?cursor=0&max_duration=0.3", nil)
 		var got []int64
 		for _, it := range ss.rest(t) {
-			if it.isCursor() {
+			if it.IsCursor() {
 				continue
 			}
 			e := eventOf(t, it)
@@ -473,7 +467,7 @@ func TestHubStopEndsStreamsAndPolls(t *testing.T) {
 		s.openSSE(t, "/v1/topics/t,u/sse?cursor=1", nil),
 	}
 	for _, ss := range streams {
-		if it := ss.next(t); !it.isCursor() {
+		if it := ss.next(t); !it.IsCursor() {
 			t.Fatalf("start: got %q, want a cursor block", it.Raw)
 		}
 	}

@@ -195,26 +195,25 @@ func (s *Streams) Active() int {
 // block is flushed, and st.Sub. From now on Streams writes to conn and
 // closes both; after Close it closes them at once.
 func (s *Streams) Park(conn net.Conn, st Stream) {
-	s.park(conn, &parked{
-		sub:     st.Sub,
-		cursor:  st.Cursor,
-		hb:      int64(max(st.Heartbeat, time.Millisecond)),
-		done:    st.Done,
-		untyped: st.Untyped,
-	}, st.End)
+	p := newParked(st.Sub, st.Cursor, st.Heartbeat, st.Done)
+	p.untyped = st.Untyped
+	s.park(conn, p, st.End)
 }
 
 // ParkPoll takes over conn, whose request pl answers once events follow
 // pl.Cursor, its timeout passes or the server stops, and pl.Sub. The
 // connection is closed after the answer (its headers must say so).
 func (s *Streams) ParkPoll(conn net.Conn, pl Poll) {
-	s.park(conn, &parked{
-		sub:    pl.Sub,
-		cursor: pl.Cursor,
-		hb:     int64(max(pl.Check, time.Millisecond)),
-		done:   pl.Done,
-		poll:   &pollSpec{limit: pl.Limit, answer: pl.Answer},
-	}, pl.End)
+	p := newParked(pl.Sub, pl.Cursor, pl.Check, pl.Done)
+	p.poll = &pollSpec{limit: pl.Limit, answer: pl.Answer}
+	s.park(conn, p, pl.End)
+}
+
+// newParked is what a stream and a poll share: the subscription, the
+// cursor, how often the timers look at it (a stream's heartbeat, a poll's
+// check for a client gone) and what to call at its end.
+func newParked(sub *Subscription, cursor int64, every time.Duration, done func(StreamEnd)) *parked {
+	return &parked{sub: sub, cursor: cursor, hb: int64(max(every, time.Millisecond)), done: done}
 }
 
 func (s *Streams) park(conn net.Conn, p *parked, end time.Time) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tidings/tidings/store"
 	"github.com/tidings/tidings/stream"
+	"github.com/tidings/tidings/stream/streamtest"
 )
 
 // parkWait bounds every wait of these tests.
@@ -106,7 +107,7 @@ func parkOne(t testing.TB, ss *stream.Streams, hub *stream.Hub, ln net.Listener,
 // received is what a client read off its stream.
 type received struct {
 	ids    []int64
-	final  map[string]any // the final cursor block's data; nil without one
+	final  *streamtest.Control // the final cursor block; nil without one
 	pings  int
 	err    error // how the body ended: nil for its proper end
 	tail   bool  // bytes came after the final block
@@ -124,16 +125,18 @@ func readStream(pc *parkedClient, slow bool, stopAfter int) received {
 func readStreamUntil(pc *parkedClient, slow bool, stopAfter, expect int, all *sync.WaitGroup) received {
 	var out received
 	defer pc.conn.Close()
-	br := bufio.NewReaderSize(pc.resp.Body, 512)
-	var block []string
-	first := true
+	var body io.Reader = pc.resp.Body
+	if slow {
+		body = slowReader{body}
+	}
+	rd := streamtest.NewReader(body)
 	for {
-		if slow && rand.IntN(4) == 0 {
-			time.Sleep(time.Millisecond) // a slow reader, not a synchronisation
+		it, err := rd.Next()
+		if out.final != nil && it.Raw != "" {
+			out.tail = true
 		}
-		line, err := br.ReadString('\n')
 		if err != nil {
-			if err != io.EOF || line != "" || out.final == nil {
+			if err != io.EOF || out.final == nil {
 				out.err = err
 				if err == io.EOF {
 					out.err = io.ErrUnexpectedEOF
@@ -141,33 +144,25 @@ func readStreamUntil(pc *parkedClient, slow bool, stopAfter, expect int, all *sy
 			}
 			return out
 		}
-		if out.final != nil {
-			out.tail = true
-		}
-		line = strings.TrimSuffix(line, "\n")
-		switch {
-		case line == ": ping" && len(block) == 0:
-			out.pings++
+		if it.Comment {
+			if it.Raw == string(stream.Ping) {
+				out.pings++
+			}
 			continue
-		case line == "" && len(block) > 0:
-			out.blocks++
-			f := map[string]string{}
-			for _, l := range block {
-				k, v, _ := strings.Cut(l, ": ")
-				f[k] = v
+		}
+		out.blocks++
+		switch {
+		case out.blocks == 1:
+			// The retry line and the starting block.
+		case it.IsCursor():
+			c, err := it.Control()
+			if err != nil {
+				out.err = err
+				return out
 			}
-			block = block[:0]
-			if first {
-				first = false
-				continue // retry line and starting block
-			}
-			if f["event"] == stream.TypeCursor {
-				var d map[string]any
-				json.Unmarshal([]byte(f["data"]), &d)
-				out.final = d
-				continue
-			}
-			id, _ := strconv.ParseInt(f["id"], 10, 64)
+			out.final = &c
+		default:
+			id, _ := strconv.ParseInt(it.ID, 10, 64)
 			out.ids = append(out.ids, id)
 			pc.got.Store(int64(len(out.ids)))
 			if len(out.ids) == expect && all != nil {
@@ -176,10 +171,19 @@ func readStreamUntil(pc *parkedClient, slow bool, stopAfter, expect int, all *sy
 			if stopAfter > 0 && len(out.ids) == stopAfter {
 				return out
 			}
-		default:
-			block = append(block, line)
 		}
 	}
+}
+
+// slowReader reads at most 512 bytes at a time, now and then after a
+// pause.
+type slowReader struct{ r io.Reader }
+
+func (s slowReader) Read(p []byte) (int, error) {
+	if rand.IntN(4) == 0 {
+		time.Sleep(time.Millisecond) // a slow reader, not a synchronisation
+	}
+	return s.r.Read(p[:min(len(p), 512)])
 }
 
 func newStreams(t testing.TB, hub *stream.Hub, o stream.StreamsOptions) *stream.Streams {
@@ -327,10 +331,10 @@ func TestParkedStreamsEndWithExactlyTheirSequence(t *testing.T) {
 		// The final cursor is at least the last id delivered (the stream
 		// may have read past it, over other topics' ids) and never beyond
 		// what was committed.
-		if r.final == nil || r.final["end"] != stream.EndShuttingDown {
-			t.Fatalf("stream %d: final block %v, want shutting_down", i, r.final)
+		if r.final == nil || r.final.End != stream.EndShuttingDown {
+			t.Fatalf("stream %d: final block %+v, want shutting_down", i, r.final)
 		}
-		if c := int64(r.final["cursor"].(float64)); c < want[len(want)-1] || c > hub.Head() {
+		if c := r.final.Cursor; c < want[len(want)-1] || c > hub.Head() {
 			t.Fatalf("stream %d: final cursor %d, want from %d to %d", i, c, want[len(want)-1], hub.Head())
 		}
 		if e.reason != stream.EndShuttingDown || e.events != len(want) {
@@ -397,8 +401,8 @@ func TestParkedStreamHeartbeatAndMaxDuration(t *testing.T) {
 	if r.pings == 0 {
 		t.Error("no ping in a second with a 100ms heartbeat")
 	}
-	if r.final["end"] != stream.EndMaxDuration || r.final["cursor"] != 0.0 {
-		t.Errorf("final block %v, want max_duration at 0", r.final)
+	if r.final == nil || *r.final != (streamtest.Control{Cursor: 0, End: stream.EndMaxDuration}) {
+		t.Errorf("final block %+v, want max_duration at 0", r.final)
 	}
 	if e := waitEnded(t, pc); e.reason != stream.EndMaxDuration {
 		t.Errorf("ended %q", e.reason)
@@ -435,7 +439,7 @@ func TestParkedSlowStreamDelaysNoOther(t *testing.T) {
 	wg.Wait()
 	for i, r := range results {
 		if !slices.Equal(r.ids, want) || r.final == nil {
-			t.Fatalf("stream %d: got %d ids (want %d), final %v", i, len(r.ids), len(want), r.final)
+			t.Fatalf("stream %d: got %d ids (want %d), final %+v", i, len(r.ids), len(want), r.final)
 		}
 	}
 	select {
@@ -454,7 +458,7 @@ func TestParkedSlowStreamDelaysNoOther(t *testing.T) {
 	}
 	r := readStream(stuck, false, 0)
 	if r.final != nil || r.err == nil {
-		t.Errorf("stuck stream: final %v, body end %v; want no final block and a cut body", r.final, r.err)
+		t.Errorf("stuck stream: final %+v, body end %v; want no final block and a cut body", r.final, r.err)
 	}
 }
 
@@ -474,7 +478,7 @@ func TestParkedSlowStreamIsCutOff(t *testing.T) {
 	r := readStream(stuck, false, 0)
 	want := topicIDs(t, st, []string{"s"}, 0)
 	if r.final != nil || r.err == nil || !slices.Equal(r.ids, want[:len(r.ids)]) {
-		t.Errorf("cut-off stream: final %v, body end %v, ids %v; want no final block, a cut body and a prefix", r.final, r.err, r.ids)
+		t.Errorf("cut-off stream: final %+v, body end %v, ids %v; want no final block, a cut body and a prefix", r.final, r.err, r.ids)
 	}
 	if hub.Active() != 0 {
 		t.Errorf("%d subscriptions open after the cut-off", hub.Active())
@@ -508,8 +512,8 @@ func TestParkedStreamsClose(t *testing.T) {
 	}
 	wg.Wait()
 	for i, r := range results {
-		if r.err != nil || r.final == nil || r.final["end"] != stream.EndShuttingDown || len(r.ids) != 3 {
-			t.Fatalf("stream %d: %d ids, final %v, end %v", i, len(r.ids), r.final, r.err)
+		if r.err != nil || r.final == nil || r.final.End != stream.EndShuttingDown || len(r.ids) != 3 {
+			t.Fatalf("stream %d: %d ids, final %+v, end %v", i, len(r.ids), r.final, r.err)
 		}
 	}
 	late := parkOne(t, ss, hub, ln, []string{"c"}, parkOpts{})

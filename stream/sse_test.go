@@ -1,7 +1,6 @@
 package stream_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -11,21 +10,28 @@ import (
 
 	"github.com/tidings/tidings/store"
 	"github.com/tidings/tidings/stream"
+	"github.com/tidings/tidings/stream/streamtest"
 )
+
+// messages are written exactly so, and are where FuzzMessage starts.
+var messages = []struct {
+	name string
+	msg  stream.Message
+	want string
+}{
+	{"data only", stream.Message{Data: "x"}, "data: x\n\n"},
+	{"all fields", stream.Message{ID: "7", Event: "order.paid", Data: `{"a":1}`}, "id: 7\nevent: order.paid\ndata: {\"a\":1}\n\n"},
+	{"multi-line data", stream.Message{Data: "a\nb\r\nc\rd"}, "data: a\ndata: b\ndata: c\ndata: d\n\n"},
+	{"empty data", stream.Message{ID: "1"}, "id: 1\ndata: \n\n"},
+}
+
+// badMessages hold a line break (or, in an id, a NUL) where no field value
+// may have one.
+var badMessages = []stream.Message{{ID: "1\n2"}, {ID: "1\r"}, {ID: "a\x00"}, {Event: "x\ny"}, {Event: "x\r"}}
 
 func TestMessageWriteTo(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		msg  stream.Message
-		want string
-	}{
-		{"data only", stream.Message{Data: "x"}, "data: x\n\n"},
-		{"all fields", stream.Message{ID: "7", Event: "order.paid", Data: `{"a":1}`}, "id: 7\nevent: order.paid\ndata: {\"a\":1}\n\n"},
-		{"multi-line data", stream.Message{Data: "a\nb\r\nc\rd"}, "data: a\ndata: b\ndata: c\ndata: d\n\n"},
-		{"empty data", stream.Message{ID: "1"}, "id: 1\ndata: \n\n"},
-	}
-	for _, tt := range tests {
+	for _, tt := range messages {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			if _, err := tt.msg.WriteTo(&buf); err != nil {
@@ -36,7 +42,7 @@ func TestMessageWriteTo(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []stream.Message{{ID: "1\n2"}, {ID: "1\r"}, {ID: "a\x00"}, {Event: "x\ny"}, {Event: "x\r"}} {
+	for _, bad := range badMessages {
 		if _, err := bad.WriteTo(&bytes.Buffer{}); !errors.Is(err, stream.ErrNewline) {
 			t.Errorf("%+v: err = %v, want ErrNewline", bad, err)
 		}
@@ -83,32 +89,13 @@ func TestEncode(t *testing.T) {
 	}
 }
 
-// parseBlocks reads an event stream the way the WHATWG rules do, enough to
-// check what a client would dispatch.
-func parseBlocks(t testing.TB, b []byte) []map[string]string {
-	var out []map[string]string
-	cur := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
-			if len(cur) > 0 {
-				out = append(out, cur)
-			}
-			cur = map[string]string{}
-			continue
-		}
-		if strings.HasPrefix(line, ":") {
-			continue
-		}
-		field, value, _ := strings.Cut(line, ":")
-		value = strings.TrimPrefix(value, " ")
-		if field == "data" {
-			if _, ok := cur["data"]; ok {
-				value = cur["data"] + "\n" + value
-			}
-		}
-		cur[field] = value
+// blocks reads an event stream as a client would, failing the test on a
+// framing fault.
+func blocks(t *testing.T, b []byte) []streamtest.Item {
+	t.Helper()
+	out, err := streamtest.Blocks(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%q: %v", b, err)
 	}
 	return out
 }
@@ -116,6 +103,12 @@ func parseBlocks(t testing.TB, b []byte) []map[string]string {
 // FuzzMessage checks that no field value can add a field or a block: the
 // stream parses back to exactly the message written.
 func FuzzMessage(f *testing.F) {
+	for _, m := range messages {
+		f.Add(m.msg.ID, m.msg.Event, m.msg.Data)
+	}
+	for _, m := range badMessages {
+		f.Add(m.ID, m.Event, m.Data)
+	}
 	f.Add("1", "order.paid", "hello")
 	f.Add("", "", "a\nb\r\nc")
 	f.Add("9", "x", "data: injected\n\nid: 666")
@@ -132,14 +125,14 @@ func FuzzMessage(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		blocks := parseBlocks(t, buf.Bytes())
-		if len(blocks) != 1 {
-			t.Fatalf("%q parsed into %d blocks", buf.String(), len(blocks))
+		got := blocks(t, buf.Bytes())
+		if len(got) != 1 {
+			t.Fatalf("%q parsed into %d blocks", buf.String(), len(got))
 		}
 		// Line ends inside data come back as LF, as a client sees them.
 		wantData := strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(data)
-		if b := blocks[0]; b["data"] != wantData || b["id"] != id && id != "" || b["event"] != event && event != "" {
-			t.Fatalf("round trip = %q, want id %q event %q data %q", b, id, event, wantData)
+		if b := got[0]; b.Data != wantData || b.ID != id || b.HasID != (id != "") || b.Event != event {
+			t.Fatalf("round trip = %+v, want id %q event %q data %q", b, id, event, wantData)
 		}
 	})
 }
@@ -155,9 +148,9 @@ func FuzzEncode(f *testing.F) {
 			return
 		}
 		e := stream.Encode(store.Event{ID: id, Topic: "t", Type: typ, Data: compact.Bytes(), Time: time.Unix(0, 0)})
-		blocks := parseBlocks(t, e.Frame)
-		if len(blocks) != 1 || blocks[0]["data"] != string(e.JSON) {
-			t.Fatalf("frame %q parsed as %q", e.Frame, blocks)
+		got := blocks(t, e.Frame)
+		if len(got) != 1 || got[0].Data != string(e.JSON) {
+			t.Fatalf("frame %q parsed as %+v", e.Frame, got)
 		}
 		var obj struct {
 			ID   int64           `json:"id"`

@@ -37,6 +37,8 @@ func rules(pkgs []pkg) []string {
 				bad = append(bad, name+" imports "+imp+": the store imports no other project package")
 			case name == "stream" && imp != "store":
 				bad = append(bad, name+" imports "+imp+": stream imports only store")
+			case name == "stream/streamtest" && imp != "store" && imp != "stream":
+				bad = append(bad, name+" imports "+imp+": stream/streamtest imports only store and stream")
 			case imp == "handlers" && name != "" && name != "server":
 				bad = append(bad, name+" imports handlers: only main and server wire the HTTP layer")
 			}
@@ -50,7 +52,9 @@ func rules(pkgs []pkg) []string {
 
 // TestImportRules reads the module's packages with go list and checks the
 // dependency rules: store imports no project package, stream only store,
-// only main and server import handlers, and the root package stays thin.
+// stream/streamtest (shared by the tests of stream, handlers and console)
+// only store and stream, only main and server import handlers, and the
+// root package stays thin.
 func TestImportRules(t *testing.T) {
 	out, err := exec.Command("go", "list", "-json", module+"/...").Output()
 	if err != nil {
@@ -76,6 +80,7 @@ func TestRulesCatchViolations(t *testing.T) {
 		{ImportPath: module + "/store", Imports: []string{module + "/stream"}},
 		{ImportPath: module + "/store/postgres", Imports: []string{module + "/metrics"}},
 		{ImportPath: module + "/stream", Imports: []string{module + "/metrics"}},
+		{ImportPath: module + "/stream/streamtest", Imports: []string{module + "/server"}},
 		{ImportPath: module + "/cli", Imports: []string{module + "/handlers"}},
 		{ImportPath: module, GoFiles: []string{"a.go", "b.go", "c.go", "d.go"}},
 	}
@@ -87,6 +92,7 @@ func TestRulesCatchViolations(t *testing.T) {
 	good := []pkg{
 		{ImportPath: module + "/store/postgres", Imports: []string{module + "/store"}},
 		{ImportPath: module + "/stream", Imports: []string{module + "/store"}},
+		{ImportPath: module + "/stream/streamtest", Imports: []string{module + "/store", module + "/stream"}},
 		{ImportPath: module + "/server", Imports: []string{module + "/handlers"}},
 		{ImportPath: module, Imports: []string{module + "/handlers"}, GoFiles: []string{"main.go", "serve.go"}},
 	}
