@@ -139,18 +139,25 @@ func (s *Store) importTx(ctx context.Context, m Marks, events iter.Seq2[[]Record
 	if seq > 0 || topics > 0 {
 		return NotEmptyError(seq, topics)
 	}
-	insert := tx.StmtContext(ctx, s.insertStmt)
+	insert := s.inserter(ctx, tx)
 	count := tx.StmtContext(ctx, s.countStmt)
 	err = ImportEvents(m, events, func(page []Record) error {
+		counts := make(map[string]int64)
 		for _, r := range page {
 			var key any
 			if r.Key != "" {
 				key = r.Key
 			}
-			if _, err := insert.ExecContext(ctx, r.ID, r.Topic, r.Type, []byte(r.Data), key, r.Time.UnixMilli()); err != nil {
-				return fmt.Errorf("insert event %d: %w", r.ID, err)
+			if err := insert.add(r.ID, r.Topic, r.Type, []byte(r.Data), key, r.Time.UnixMilli()); err != nil {
+				return err
 			}
-			if _, err := count.ExecContext(ctx, r.Topic, 1); err != nil {
+			counts[r.Topic]++
+		}
+		if err := insert.flush(); err != nil {
+			return err
+		}
+		for topic, c := range counts {
+			if _, err := count.ExecContext(ctx, topic, c); err != nil {
 				return err
 			}
 		}

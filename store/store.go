@@ -132,7 +132,8 @@ type Store struct {
 	lastTime int64
 	// Prepared once on the write connection; each commit binds them to its
 	// transaction without preparing again.
-	insertStmt, lookupStmt, countStmt *sql.Stmt
+	inserts               [len(insertSizes)]*sql.Stmt
+	lookupStmt, countStmt *sql.Stmt
 
 	cancel     context.CancelFunc
 	writerDone chan struct{}
@@ -322,7 +323,9 @@ func (s *Store) prepare() (err error) {
 		st, err = s.wdb.Prepare(q)
 		return st
 	}
-	s.insertStmt = prep(`INSERT INTO events (id, topic, type, data, key, time) VALUES (?, ?, ?, ?, ?, ?)`)
+	for i, size := range insertSizes {
+		s.inserts[i] = prep(insertSQL(size))
+	}
 	s.lookupStmt = prep(`SELECT id, type, time FROM events WHERE topic = ? AND key = ?`)
 	// A topic without a row starts from the store-wide pruned floor: its
 	// earlier events, if it had any, may have been pruned up to there.
@@ -409,7 +412,7 @@ func (s *Store) commitTx(batch []*AppendRequest, n int) ([]Event, error) {
 	}
 	defer tx.Rollback()
 
-	insert := tx.StmtContext(ctx, s.insertStmt)
+	insert := s.inserter(ctx, tx)
 	var lookup *sql.Stmt
 
 	now := max(time.Now().UnixMilli(), s.lastTime)
@@ -434,6 +437,10 @@ func (s *Store) commitTx(batch []*AppendRequest, n int) ([]Event, error) {
 				// Look the key up before inserting: an ignored insert with an
 				// explicit id would still raise the AUTOINCREMENT sequence,
 				// moving the head past an id that does not exist.
+				// Events added before it may hold the same key.
+				if err := insert.flush(); err != nil {
+					return nil, err
+				}
 				if lookup == nil {
 					lookup = tx.StmtContext(ctx, s.lookupStmt)
 				}
@@ -450,7 +457,7 @@ func (s *Store) commitTx(batch []*AppendRequest, n int) ([]Event, error) {
 				}
 				key = in.Key
 			}
-			if _, err := insert.ExecContext(ctx, next+1, in.Topic, in.Type, []byte(in.Data), key, now); err != nil {
+			if err := insert.add(next+1, in.Topic, in.Type, []byte(in.Data), key, now); err != nil {
 				return nil, err
 			}
 			next++
@@ -459,6 +466,9 @@ func (s *Store) commitTx(batch []*AppendRequest, n int) ([]Event, error) {
 			fresh = append(fresh, ev)
 			counts[in.Topic]++
 		}
+	}
+	if err := insert.flush(); err != nil {
+		return nil, err
 	}
 	if len(counts) > 0 {
 		up := tx.StmtContext(ctx, s.countStmt)
@@ -510,7 +520,11 @@ func (s *Store) Close(ctx context.Context) error {
 		<-s.writerDone
 	}
 	<-s.prunerDone
-	err := errors.Join(late, s.insertStmt.Close(), s.lookupStmt.Close(), s.countStmt.Close(), s.rdb.Close(), s.wdb.Close())
+	errs := []error{late, s.lookupStmt.Close(), s.countStmt.Close()}
+	for _, st := range s.inserts {
+		errs = append(errs, st.Close())
+	}
+	err := errors.Join(append(errs, s.rdb.Close(), s.wdb.Close())...)
 	// Only now may another process take the file.
 	s.lock.Close()
 	if err != nil {

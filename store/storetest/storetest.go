@@ -32,6 +32,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"AppendAssignsIncreasingIDs", testAppendAssignsIncreasingIDs},
 		{"OnCommitBeforeAnswer", testOnCommitBeforeAnswer},
 		{"BatchesAreAtomic", testBatchesAreAtomic},
+		{"BatchesOfEverySize", testBatchesOfEverySize},
 		{"ReadAfterOrdersTopics", testReadAfterOrdersTopics},
 		{"IdempotencyKey", testIdempotencyKey},
 		{"AppendRejectsBadBatchSize", testAppendRejectsBadBatchSize},
@@ -282,6 +283,42 @@ func testBatchesAreAtomic(t *testing.T, h harness) {
 		}
 		if len(p.Events)%size != 0 {
 			t.Fatalf("a reader saw %d events: part of a batch", len(p.Events))
+		}
+	}
+}
+
+// testBatchesOfEverySize stores batches of many sizes, some with keys
+// among them, and reads every event back in order with its data: a
+// backend may write a batch in statements of several sizes.
+func testBatchesOfEverySize(t *testing.T, h harness) {
+	s := h.open(t, store.Options{})
+	var want []string
+	for _, size := range []int{1, 2, 3, 4, 5, 15, 16, 17, 63, 64, 65, 85, 129, store.MaxBatch} {
+		in := make([]store.Input, size)
+		for i := range in {
+			data := fmt.Sprintf(`{"size":%d,"i":%d}`, size, i)
+			in[i] = In(fmt.Sprintf("t%d", i%3), data)
+			if i%7 == 6 {
+				in[i] = Keyed(in[i].Topic, data, data)
+			}
+			want = append(want, data)
+		}
+		for i, r := range MustAppend(t, s, in...) {
+			if r.Duplicate || string(r.Event.Data) != string(in[i].Data) {
+				t.Fatalf("batch of %d, event %d: got %+v", size, i, r)
+			}
+		}
+	}
+	p, err := s.ReadAfter(context.Background(), []string{"t0", "t1", "t2"}, 0, len(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Events) != len(want) {
+		t.Fatalf("read %d events, want %d", len(p.Events), len(want))
+	}
+	for i, e := range p.Events {
+		if e.ID != int64(i+1) || string(e.Data) != want[i] {
+			t.Fatalf("event %d: id %d data %s; want id %d data %s", i, e.ID, e.Data, i+1, want[i])
 		}
 	}
 }
