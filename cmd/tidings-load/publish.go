@@ -20,6 +20,9 @@ type publishRun struct {
 	RequestsPerSec float64       `json:"requests_per_s"`
 	Latency        stats.Latency `json:"latency"`
 	Errors         int           `json:"errors"`
+	// ServerCPU is the server's CPU time per acknowledged request, in
+	// microseconds, over the measured window; -1 when not measured.
+	ServerCPU float64 `json:"server_cpu_us_per_req"`
 }
 
 // publishRow is the median of the runs of one configuration.
@@ -33,13 +36,17 @@ type publishRow struct {
 	P99            float64      `json:"p99_ms"`
 	P999           float64      `json:"p999_ms"`
 	Errors         int          `json:"errors"`
+	ServerCPU      float64      `json:"server_cpu_us_per_req"` // -1 when not measured
 	Runs           []publishRun `json:"runs"`
 }
 
 func (r *publishRow) summarize() {
-	var ev, rq, p50, p99, p999 []float64
+	var ev, rq, p50, p99, p999, cpu []float64
 	r.Errors = 0
 	for _, x := range r.Runs {
+		if x.ServerCPU >= 0 {
+			cpu = append(cpu, x.ServerCPU)
+		}
 		ev = append(ev, x.EventsPerSec)
 		rq = append(rq, x.RequestsPerSec)
 		p50 = append(p50, x.Latency.P50)
@@ -49,6 +56,10 @@ func (r *publishRow) summarize() {
 	}
 	r.EventsPerSec, r.RequestsPerSec = stats.Median(ev), stats.Median(rq)
 	r.P50, r.P99, r.P999 = stats.Median(p50), stats.Median(p99), stats.Median(p999)
+	r.ServerCPU = -1
+	if len(cpu) > 0 {
+		r.ServerCPU = stats.Median(cpu)
+	}
 }
 
 // sqliteRow is the raw-insert baseline.
@@ -91,9 +102,9 @@ func (o *options) runPublish(ctx context.Context, rep *report) error {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				r := drivePublish(ctx, t.srv.base, p, t.batch, o.duration)
-				logf("publish %s batch=%d P=%d run %d: %.0f events/s, %.0f req/s, p50 %.2fms p99 %.2fms, %d errors",
-					t.target, t.batch, p, run, r.EventsPerSec, r.RequestsPerSec, r.Latency.P50, r.Latency.P99, r.Errors)
+				r := drivePublish(ctx, t.srv, p, t.batch, o.duration)
+				logf("publish %s batch=%d P=%d run %d: %.0f events/s, %.0f req/s, p50 %.2fms p99 %.2fms, %d errors, server CPU %.1fµs/req",
+					t.target, t.batch, p, run, r.EventsPerSec, r.RequestsPerSec, r.Latency.P50, r.Latency.P99, r.Errors, r.ServerCPU)
 				row(t.target, t.batch, p).Runs = append(row(t.target, t.batch, p).Runs, r)
 			}
 		}
@@ -118,17 +129,30 @@ func (o *options) runPublish(ctx context.Context, rep *report) error {
 	return nil
 }
 
-// drivePublish runs p keep-alive publishers for d after a short warm-up.
-func drivePublish(ctx context.Context, base string, p, batch int, d time.Duration) publishRun {
+// drivePublish runs p keep-alive publishers for d after a short warm-up,
+// and reads srv's CPU time at the start and end of the measured window.
+func drivePublish(ctx context.Context, srv *server, p, batch int, d time.Duration) publishRun {
 	client := newClient(p)
 	defer client.CloseIdleConnections()
-	u := base + "/v1/topics/bench/events"
+	u := srv.base + "/v1/topics/bench/events"
 	if batch > 1 {
-		u = base + "/v1/events"
+		u = srv.base + "/v1/events"
 	}
 	warm := min(d/4, time.Second)
 	from := time.Now().Add(warm)
 	until := from.Add(d)
+	cpu := make(chan float64, 1)
+	go func() {
+		time.Sleep(time.Until(from))
+		c0 := srv.cpuSeconds()
+		time.Sleep(time.Until(until))
+		c1 := srv.cpuSeconds()
+		if c0 < 0 || c1 < 0 {
+			cpu <- -1
+			return
+		}
+		cpu <- c1 - c0
+	}()
 	type result struct {
 		lat    []time.Duration
 		events int
@@ -195,6 +219,10 @@ func drivePublish(ctx context.Context, base string, p, batch int, d time.Duratio
 	out.EventsPerSec = float64(events) / secs
 	out.RequestsPerSec = float64(reqs) / secs
 	out.Latency = stats.Summarize(all)
+	out.ServerCPU = -1
+	if c := <-cpu; c >= 0 && reqs > 0 {
+		out.ServerCPU = c * 1e6 / float64(reqs)
+	}
 	return out
 }
 
