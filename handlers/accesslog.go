@@ -20,13 +20,13 @@ type requestInfo struct {
 	parked bool
 }
 
-type requestInfoKey struct{}
-
-// requestInfoFrom returns the request's info; handlers may fill it in.
-// Outside the access log (in tests of a bare handler) it is a throwaway.
-func requestInfoFrom(r *http.Request) *requestInfo {
-	if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
-		return info
+// requestInfoFrom returns the request's info, carried by the access log's
+// writer (not the request's context: a context value would cost a copy of
+// the request); handlers may fill it in. Without the access log (logging
+// below info, or a bare handler in a test) it is a throwaway.
+func requestInfoFrom(w http.ResponseWriter) *requestInfo {
+	if sw, ok := w.(*statusWriter); ok {
+		return &sw.info
 	}
 	return &requestInfo{}
 }
@@ -66,7 +66,7 @@ func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
 	info := &sw.info
 	info.start = start
-	s.serveAPI(sw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+	s.serveAPI(sw, r)
 	if !info.parked {
 		s.logRequest(r, sw, info, start)
 	}

@@ -107,7 +107,7 @@ func (s *Server) pollWait(ctx context.Context, sub *stream.Subscription, req sub
 func (s *Server) answerPoll(w http.ResponseWriter, r *http.Request, batch stream.Batch, waited bool) {
 	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	writeJSON(w, http.StatusOK, appendPollAnswer(nil, batch))
-	info := requestInfoFrom(r)
+	info := requestInfoFrom(w)
 	info.transport, info.events = "poll", len(batch.Events)
 	if batch.Reset != "" {
 		s.metrics.Resets.WithLabelValues(batch.Reset).Inc()

@@ -85,7 +85,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, ps httprouter.P
 		status = http.StatusOK
 	}
 	s.countPublished(res)
-	info := requestInfoFrom(r)
+	info := requestInfoFrom(w)
 	info.transport, info.events = "publish", 1
 	writeJSON(w, status, append(appendResult(make([]byte, 0, 160), res[0]), '\n'))
 }
@@ -155,14 +155,14 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, _ httprout
 	}
 	out = append(out, "]}\n"...)
 	s.countPublished(res)
-	info := requestInfoFrom(r)
+	info := requestInfoFrom(w)
 	info.transport, info.events = "publish", len(res)
 	writeJSON(w, status, out)
 }
 
 // rejectPublish answers a publish that stored nothing and counts it.
 func (s *Server) rejectPublish(w http.ResponseWriter, r *http.Request, err error) {
-	requestInfoFrom(r).transport = "publish"
+	requestInfoFrom(w).transport = "publish"
 	result := "rejected"
 	if status := s.writeError(w, r, err); status >= 500 {
 		result = "failed"

@@ -33,13 +33,13 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 		out.untyped = true
 	}
 	if overLimit {
-		s.sseRefuse(r, out, req, stream.EndOverloaded)
+		s.sseRefuse(out, req, stream.EndOverloaded)
 		return
 	}
 	sub, cursor, batch, err := s.subscribe(r, req)
 	if err != nil {
 		s.conns.release(addr)
-		s.sseRefuse(r, out, req, s.sseEndOf(r, err))
+		s.sseRefuse(out, req, s.sseEndOf(r, err))
 		return
 	}
 
@@ -51,7 +51,7 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 		w.Header().Set("Connection", "close")
 	}
 	s.sseOpen(out, cursor, batch)
-	info := requestInfoFrom(r)
+	info := requestInfoFrom(w)
 	info.transport = "sse"
 	// The first flush writes the response headers, the deepest call of a
 	// stream. Made here rather than inside pump, it fits in an 8 KB stack,
@@ -246,8 +246,8 @@ func observeLatency(h prometheus.Observer, events []*stream.Event) {
 // sseRefuse answers a stream that cannot be served now with 200, a longer
 // retry hint and only a final block carrying the request's cursor, because
 // an EventSource gives up for good on any other status.
-func (s *Server) sseRefuse(r *http.Request, out *sseWriter, req subscribeRequest, end string) {
-	info := requestInfoFrom(r)
+func (s *Server) sseRefuse(out *sseWriter, req subscribeRequest, end string) {
+	info := requestInfoFrom(out.w)
 	info.transport, info.end = "sse", end
 	s.metrics.SSEEnded.WithLabelValues(end).Inc()
 	cursor := s.startCursor(req)

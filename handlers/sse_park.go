@@ -117,7 +117,7 @@ func (s *Server) parkPoll(w http.ResponseWriter, r *http.Request, sub *stream.Su
 	if err != nil {
 		return false
 	}
-	info := requestInfoFrom(r)
+	info := requestInfoFrom(w)
 	var line *accessLine
 	if !info.start.IsZero() {
 		info.parked = true
