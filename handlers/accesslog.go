@@ -96,24 +96,33 @@ type accessLine struct {
 }
 
 func (s *Server) logLine(ctx context.Context, l accessLine, info *requestInfo) {
-	attrs := []slog.Attr{
+	h := s.log.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	// The record is made here rather than by Logger.LogAttrs, which would
+	// look up its caller's program counter for every line: the access
+	// line has no source to show.
+	now := time.Now()
+	rec := slog.NewRecord(now, slog.LevelInfo, "request", 0)
+	rec.AddAttrs(
 		slog.String("method", l.method),
 		slog.String("path", l.path),
 		slog.Int("status", l.status),
 		slog.Int64("bytes", l.bytes),
-		slog.Duration("duration", time.Since(l.start)),
+		slog.Duration("duration", now.Sub(l.start)),
 		slog.String("client", l.client),
-	}
+	)
 	if l.query != "" {
-		attrs = append(attrs, slog.String("query", redactQuery(l.query)))
+		rec.AddAttrs(slog.String("query", redactQuery(l.query)))
 	}
 	if info.transport != "" {
-		attrs = append(attrs, slog.String("transport", info.transport), slog.Int("events", info.events))
+		rec.AddAttrs(slog.String("transport", info.transport), slog.Int("events", info.events))
 	}
 	if info.end != "" {
-		attrs = append(attrs, slog.String("end", info.end))
+		rec.AddAttrs(slog.String("end", info.end))
 	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+	h.Handle(ctx, rec)
 }
 
 // redactQuery replaces the value of every token parameter.
