@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -359,7 +358,7 @@ func (p *failingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.auth = append(p.auth, r.Header.Get("Authorization"))
 	p.mu.Unlock()
-	if strings.HasSuffix(r.URL.Path, "/sse") && int(p.seen.Add(1)) <= p.n {
+	if isStream(r) && int(p.seen.Add(1)) <= p.n {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(p.status)
 		fmt.Fprint(w, "<html>bad gateway</html>")
