@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"io"
-	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -15,22 +12,6 @@ import (
 // TIDINGS_CONSOLE=off removes the page and its files but not the API.
 func TestConsoleSetting(t *testing.T) {
 	t.Parallel()
-	get := func(t *testing.T, url string) (int, string, http.Header) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-		res, err := httpClient.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s: %v", url, err)
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.StatusCode, string(b), res.Header
-	}
 	script := regexp.MustCompile(`src="(console/[0-9a-f]+/console\.js)"`)
 
 	var asset string

@@ -3,7 +3,6 @@ package main
 import (
 	"debug/elf"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -190,14 +189,8 @@ func TestStaticBinary(t *testing.T) {
 		environ = append(environ, k+"="+v)
 	}
 	p := startProc(t, bin, environ)
-	resp, err := http.Get(p.URL + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("GET /readyz: got %d %s, want 200", resp.StatusCode, body)
+	if status, body, _ := get(t, p.URL+"/readyz"); status != http.StatusOK {
+		t.Errorf("GET /readyz: got %d %s, want 200", status, body)
 	}
 	if code := p.stop(t, syscall.SIGTERM, waitFor); code != 0 {
 		t.Errorf("exit status after SIGTERM: got %d, want 0", code)

@@ -37,7 +37,7 @@ func TestHostileInput(t *testing.T) {
 	// What must survive everything below.
 	var stored []string
 	for i := range 5 {
-		status, body := send(t, "POST", base+"/v1/topics/orders/events", auth, fmt.Sprintf(`{"data":{"n":%d,"s":"你好 🎉"}}`, i))
+		status, body, _ := send(t, "POST", base+"/v1/topics/orders/events", auth, fmt.Sprintf(`{"data":{"n":%d,"s":"你好 🎉"}}`, i))
 		if status != 201 {
 			t.Fatalf("publish: %d %s", status, body)
 		}
@@ -94,9 +94,9 @@ func TestHostileInput(t *testing.T) {
 
 	t.Run("10 MB body", func(t *testing.T) {
 		big := `{"data":"` + strings.Repeat("x", 10<<20) + `"}`
-		status, body := send(t, "POST", base+"/v1/topics/orders/events", auth, big)
+		status, body, _ := send(t, "POST", base+"/v1/topics/orders/events", auth, big)
 		wantError(t, status, body, 413)
-		status, body = send(t, "POST", base+"/v1/events", auth, big)
+		status, body, _ = send(t, "POST", base+"/v1/events", auth, big)
 		wantError(t, status, body, 413)
 	})
 
@@ -133,7 +133,7 @@ func TestHostileInput(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := send(t, tc.method, base+tc.path, auth, tc.body)
+			status, body, _ := send(t, tc.method, base+tc.path, auth, tc.body)
 			wantError(t, status, body, tc.want)
 		})
 	}
@@ -149,7 +149,7 @@ func TestHostileInput(t *testing.T) {
 			c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "))
 			conns = append(conns, c)
 		}
-		if status, body := send(t, "GET", base+"/healthz", nil, ""); status != 200 {
+		if status, body, _ := get(t, base+"/healthz"); status != 200 {
 			t.Errorf("healthz beside slow clients: %d %s", status, body)
 		}
 		// The server drops them after its header timeout.
@@ -172,13 +172,13 @@ func TestHostileInput(t *testing.T) {
 		t.Fatalf("the server exited: %v", p.waitErr)
 	default:
 	}
-	if status, body := send(t, "GET", base+"/readyz", nil, ""); status != 200 {
+	if status, body, _ := get(t, base+"/readyz"); status != 200 {
 		t.Fatalf("readyz after the barrage: %d %s", status, body)
 	}
 	if after := readAll(t, base, auth); after != before {
 		t.Fatalf("stored events changed:\nbefore %s\nafter  %s", before, after)
 	}
-	status, body := send(t, "POST", base+"/v1/topics/orders/events", auth, `{"data":"after"}`)
+	status, body, _ := send(t, "POST", base+"/v1/topics/orders/events", auth, `{"data":"after"}`)
 	if status != 201 {
 		t.Fatalf("publish after the barrage: %d %s", status, body)
 	}
@@ -189,13 +189,8 @@ func TestHostileInput(t *testing.T) {
 	if ev.ID != pub.ID+1 {
 		t.Errorf("id after the barrage = %d, want %d: something else was stored", ev.ID, pub.ID+1)
 	}
-	resp, err := http.Get(fmt.Sprintf("%s/v1/topics/orders/sse?cursor=%d&max_duration=0.2&token=%s", base, pub.ID, token))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sse, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(sse), fmt.Sprintf("id: %d\ndata: ", ev.ID)) {
+	_, sse, _ := get(t, fmt.Sprintf("%s/v1/topics/orders/sse?cursor=%d&max_duration=0.2&token=%s", base, pub.ID, token))
+	if !strings.Contains(sse, fmt.Sprintf("id: %d\ndata: ", ev.ID)) {
 		t.Fatalf("subscribe after the barrage: %q", sse)
 	}
 }
@@ -220,24 +215,6 @@ func run1(t *testing.T, bin string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func send(t *testing.T, method, url string, h http.Header, body string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range h {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 // wantError checks for the status and the JSON error body.
 func wantError(t *testing.T, status int, body string, want int) {
 	t.Helper()
@@ -255,7 +232,7 @@ func wantError(t *testing.T, status int, body string, want int) {
 // readAll returns every stored event of the test topics, as JSON.
 func readAll(t *testing.T, base string, h http.Header) string {
 	t.Helper()
-	status, body := send(t, "GET", base+"/v1/topics/orders,a,b/poll?cursor=0&timeout=0&limit=1000", h, "")
+	status, body, _ := send(t, "GET", base+"/v1/topics/orders,a,b/poll?cursor=0&timeout=0&limit=1000", h, "")
 	if status != 200 {
 		t.Fatalf("read all: %d %s", status, body)
 	}

@@ -197,25 +197,59 @@ func (p *proc) wait(t *testing.T, within time.Duration) int {
 // client has no overall timeout: callers bound requests with contexts.
 var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 
-func request(ctx context.Context, method, url, body string) (int, []byte, error) {
+// roundTrip sends body (as JSON, when there is one) with the headers h
+// and reads the whole answer.
+func roundTrip(ctx context.Context, method, url string, h http.Header, body string) (*http.Response, []byte, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
 	res, err := httpClient.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
+	return res, b, err
+}
+
+// request is roundTrip without headers, for callers that may not fail the
+// test (other goroutines, polling loops).
+func request(ctx context.Context, method, url, body string) (int, []byte, error) {
+	res, b, err := roundTrip(ctx, method, url, nil, body)
+	if res == nil {
+		return 0, nil, err
+	}
 	return res.StatusCode, b, err
+}
+
+// send is roundTrip bounded by waitFor; the test fails if no answer comes.
+// It returns the answer's status, body and headers.
+func send(t *testing.T, method, url string, h http.Header, body string) (int, string, http.Header) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	res, b, err := roundTrip(ctx, method, url, h, body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return res.StatusCode, string(b), res.Header
+}
+
+// get is send of a GET without headers.
+func get(t *testing.T, url string) (int, string, http.Header) {
+	t.Helper()
+	return send(t, "GET", url, nil, "")
 }
 
 type stored struct {

@@ -48,20 +48,6 @@ func unprivileged(t *testing.T) (bin, dir string) {
 	return bin, dir
 }
 
-// get answers status and Retry-After of a GET.
-func getStatus(t *testing.T, url string) (int, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-	res, err := httpClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res.StatusCode, res.Header.Get("Retry-After")
-}
-
 // A database file the server may not write: /readyz is not 200, as
 // publishes fail.
 func TestReadyzOnReadOnlyDatabase(t *testing.T) {
@@ -78,7 +64,7 @@ func TestReadyzOnReadOnlyDatabase(t *testing.T) {
 	}
 
 	p = startProc(t, bin, serverEnv(db))
-	if status, _ := getStatus(t, p.URL+"/readyz"); status == http.StatusOK {
+	if status, _, _ := get(t, p.URL+"/readyz"); status == http.StatusOK {
 		t.Errorf("GET /readyz on a read-only database: got 200, want 503")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
@@ -86,7 +72,7 @@ func TestReadyzOnReadOnlyDatabase(t *testing.T) {
 	if _, status, _ := p.publish(ctx, "t", "2"); status == http.StatusCreated {
 		t.Errorf("publish on a read-only database: got 201")
 	}
-	if status, _ := getStatus(t, p.URL+"/healthz"); status != http.StatusOK {
+	if status, _, _ := get(t, p.URL+"/healthz"); status != http.StatusOK {
 		t.Errorf("GET /healthz: got %d, want 200 (the process is alive)", status)
 	}
 }
@@ -165,18 +151,18 @@ func TestReadyzOnFullDisk(t *testing.T) {
 	if !full {
 		t.Fatal("200 publishes of 8 KB fitted on a full 4 MB disk")
 	}
-	status, retry := getStatus(t, p.URL+"/readyz")
+	status, _, h := get(t, p.URL+"/readyz")
 	if status == http.StatusOK {
 		t.Errorf("GET /readyz on a full disk: got 200, want 503")
 	}
-	if n, err := strconv.Atoi(retry); err != nil || n <= 1 {
-		t.Errorf("Retry-After on a full disk: got %q, want more than 1 second", retry)
+	if n, err := strconv.Atoi(h.Get("Retry-After")); err != nil || n <= 1 {
+		t.Errorf("Retry-After on a full disk: got %q, want more than 1 second", h.Get("Retry-After"))
 	}
 
 	os.Remove(filler.Name())
 	deadline := time.Now().Add(waitFor)
 	for {
-		if status, _ := getStatus(t, p.URL+"/readyz"); status == http.StatusOK {
+		if status, _, _ := get(t, p.URL+"/readyz"); status == http.StatusOK {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -39,10 +39,10 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 	if err := json.Unmarshal([]byte(line), &l); err != nil || l.Addr == "" {
 		t.Fatalf("log line %q: want the metrics address", line)
 	}
-	if status, _ := getStatus(t, "http://"+l.Addr+"/metrics"); status != http.StatusOK {
+	if status, _, _ := get(t, "http://"+l.Addr+"/metrics"); status != http.StatusOK {
 		t.Errorf("GET /metrics on the metrics listener: got %d, want 200", status)
 	}
-	if status, _ := getStatus(t, p.URL+"/metrics"); status != http.StatusNotFound {
+	if status, _, _ := get(t, p.URL+"/metrics"); status != http.StatusNotFound {
 		t.Errorf("GET /metrics on the main listener: got %d, want 404", status)
 	}
 	if !strings.Contains(p.log(), `"open":true`) {
