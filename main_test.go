@@ -371,6 +371,31 @@ func TestUsageListsCommands(t *testing.T) {
 	}
 }
 
+// waitAnswer polls GET path on p until ok accepts an answer, failing the
+// test after waitFor.
+func (p *proc) waitAnswer(t *testing.T, path string, ok func(status int, body []byte) bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		status, b, err := request(ctx, "GET", p.URL+path, "")
+		cancel()
+		if err == nil && ok(status, b) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: no wanted answer within %s; the last was %d %s %v", path, waitFor, status, b, err)
+		}
+		time.Sleep(20 * time.Millisecond) // poll
+	}
+}
+
+// waitReady waits until p's /readyz answers 200.
+func (p *proc) waitReady(t *testing.T) {
+	t.Helper()
+	p.waitAnswer(t, "/readyz", func(status int, _ []byte) bool { return status == http.StatusOK })
+}
+
 // waitLog waits until p has logged a line containing s and returns how
 // many such lines it has logged.
 func (p *proc) waitLog(t *testing.T, s string) int {

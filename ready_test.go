@@ -12,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // nobody is the unprivileged user the permission tests run the binary as
@@ -160,16 +159,7 @@ func TestReadyzOnFullDisk(t *testing.T) {
 	}
 
 	os.Remove(filler.Name())
-	deadline := time.Now().Add(waitFor)
-	for {
-		if status, _, _ := get(t, p.URL+"/readyz"); status == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET /readyz did not recover within %s of freeing the disk", waitFor)
-		}
-		time.Sleep(100 * time.Millisecond) // poll: the next probe is due within a second
-	}
+	p.waitReady(t) // the next probe of the disk is due within a second
 	acked = append(acked, p.mustPublish(t, "t", `"after"`))
 	stored := map[int64]bool{}
 	for _, e := range p.all(t, "t") {

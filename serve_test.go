@@ -205,21 +205,12 @@ func TestGracefulShutdown(t *testing.T) {
 	}()
 	// With three streams and the poll, every subscriber slot is taken:
 	// a probing poll gets 429 once the waiting poll is registered.
-	probeUntil := time.Now().Add(waitFor)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		status, b, err := request(ctx, "GET", p.URL+"/v1/topics/probe/poll?timeout=0", "")
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if status == http.StatusTooManyRequests {
-			break
-		}
-		if status != http.StatusOK || time.Now().After(probeUntil) {
+	p.waitAnswer(t, "/v1/topics/probe/poll?timeout=0", func(status int, b []byte) bool {
+		if status != http.StatusOK && status != http.StatusTooManyRequests {
 			t.Fatalf("probe: got %d %s, want 200 until the poll waits, then 429", status, b)
 		}
-	}
+		return status == http.StatusTooManyRequests
+	})
 
 	// Publishers keep going through the shutdown.
 	var mu sync.Mutex
@@ -315,25 +306,11 @@ func TestHealthAndReadyOnFreshStart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "new", "folder", "t.db")
 	p := startServer(t, db)
 	listening := time.Since(p.started)
-	deadline := time.Now().Add(waitFor)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		status, b, err := request(ctx, "GET", p.URL+"/readyz", "")
-		cancel()
-		if err == nil && status == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz: got %d %s %v, want 200", status, b, err)
-		}
-	}
+	p.waitReady(t)
 	t.Logf("exec to listening %s, to ready %s", listening.Round(time.Microsecond), time.Since(p.started).Round(time.Microsecond))
 	for _, path := range []string{"/healthz", "/readyz"} {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		status, b, err := request(ctx, "GET", p.URL+path, "")
-		cancel()
-		if err != nil || status != http.StatusOK {
-			t.Errorf("%s: got %d %s %v, want 200", path, status, b, err)
+		if status, b, _ := get(t, p.URL+path); status != http.StatusOK {
+			t.Errorf("%s: got %d %s, want 200", path, status, b)
 		}
 	}
 	if _, err := os.Stat(db); err != nil {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // tidings --version and -v print what tidings version prints.
@@ -106,17 +105,6 @@ func (p *proc) waitLogLine(t *testing.T, s string) string {
 // waitMetric polls /metrics until a line starts with want.
 func (p *proc) waitMetric(t *testing.T, want string) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		_, b, err := request(ctx, "GET", p.URL+"/metrics", "")
-		cancel()
-		if err == nil && regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(want)+`$`).Match(b) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/metrics has no line %q within %s", want, waitFor)
-		}
-		time.Sleep(20 * time.Millisecond) // poll
-	}
+	line := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(want) + `$`)
+	p.waitAnswer(t, "/metrics", func(_ int, b []byte) bool { return line.Match(b) })
 }
