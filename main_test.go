@@ -324,6 +324,29 @@ func checkAscending(t *testing.T, evs []stored) {
 	}
 }
 
+// startFails runs bin with args and exactly environ, and wants it to exit
+// non-zero within waitFor without having listened; it returns what bin
+// printed.
+func startFails(t *testing.T, bin string, environ []string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = environ
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("tidings %s did not exit within %s:\n%s", strings.Join(args, " "), waitFor, out)
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+		t.Fatalf("tidings %s: got %v, want a non-zero exit; output:\n%s", strings.Join(args, " "), err, out)
+	}
+	if strings.Contains(string(out), `"msg":"listening"`) {
+		t.Errorf("it listened:\n%s", out)
+	}
+	return string(out)
+}
+
 func TestConfigValidation(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -340,20 +363,9 @@ func TestConfigValidation(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.env, func(t *testing.T) {
 			t.Parallel()
-			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, binary)
-			cmd.Env = append(os.Environ(), "TIDINGS_ADDR=127.0.0.1:0", "TIDINGS_DB="+filepath.Join(t.TempDir(), "t.db"), tc.env)
-			out, err := cmd.CombinedOutput()
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() == 0 {
-				t.Fatalf("got %v, want a non-zero exit; output:\n%s", err, out)
-			}
-			if !strings.Contains(string(out), tc.name) {
+			out := startFails(t, binary, serverEnv(filepath.Join(t.TempDir(), "t.db"), tc.env))
+			if !strings.Contains(out, tc.name) {
 				t.Errorf("output does not name %s:\n%s", tc.name, out)
-			}
-			if strings.Contains(string(out), `"msg":"listening"`) {
-				t.Errorf("it listened despite the bad setting")
 			}
 		})
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -85,19 +84,16 @@ func TestStartInFolderNotWritable(t *testing.T) {
 	if err := os.Mkdir(locked, 0o555); err != nil {
 		t.Fatal(err)
 	}
-	for _, db := range []string{filepath.Join(locked, "t.db"), filepath.Join(locked, "sub", "t.db")} {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		cmd := exec.CommandContext(ctx, bin, "serve")
-		cmd.Env = serverEnv(db)
-		out, err := cmd.CombinedOutput()
-		cancel()
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() == 0 {
-			t.Fatalf("TIDINGS_DB=%s: got %v, want a non-zero exit:\n%s", db, err, out)
-		}
-		if !strings.Contains(string(out), locked) || !strings.Contains(string(out), "permission denied") {
-			t.Errorf("TIDINGS_DB=%s: the error does not name %s and say permission denied:\n%s", db, locked, out)
-		}
+	for _, tc := range []struct{ name, db string }{
+		{"in it", filepath.Join(locked, "t.db")},
+		{"in a folder to make in it", filepath.Join(locked, "sub", "t.db")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := startFails(t, bin, serverEnv(tc.db), "serve")
+			if !strings.Contains(out, locked) || !strings.Contains(out, "permission denied") {
+				t.Errorf("TIDINGS_DB=%s: the error does not name %s and say permission denied:\n%s", tc.db, locked, out)
+			}
+		})
 	}
 }
 
