@@ -282,6 +282,17 @@ func (p *proc) mustPublish(t *testing.T, topic, data string) int64 {
 	return id
 }
 
+// publishSeq publishes the numbers from to from+n-1 on topic and returns
+// their ids.
+func (p *proc) publishSeq(t *testing.T, topic string, from, n int) []int64 {
+	t.Helper()
+	ids := make([]int64, n)
+	for i := range n {
+		ids[i] = p.mustPublish(t, topic, fmt.Sprint(from+i))
+	}
+	return ids
+}
+
 // all pages through everything retained for topics from cursor 0.
 func (p *proc) all(t *testing.T, topics string) []stored {
 	t.Helper()
@@ -345,6 +356,23 @@ func startFails(t *testing.T, bin string, environ []string, args ...string) stri
 		t.Errorf("it listened:\n%s", out)
 	}
 	return string(out)
+}
+
+// checkStored fails for every acknowledged id p does not store on topics,
+// and unless the stored ids strictly increase.
+func (p *proc) checkStored(t *testing.T, topics string, acked []int64) {
+	t.Helper()
+	got := p.all(t, topics)
+	checkAscending(t, got)
+	have := make(map[int64]bool, len(got))
+	for _, e := range got {
+		have[e.ID] = true
+	}
+	for _, id := range acked {
+		if !have[id] {
+			t.Errorf("acknowledged id %d is not stored", id)
+		}
+	}
 }
 
 func TestConfigValidation(t *testing.T) {

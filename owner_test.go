@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -17,16 +16,11 @@ func TestSecondServerWaitsAndTakesOver(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "tidings.db")
 	first := startServer(t, db)
-	var acked []int64
-	for i := range 5 {
-		acked = append(acked, first.mustPublish(t, "t", fmt.Sprint(i)))
-	}
+	acked := first.publishSeq(t, "t", 0, 5)
 
 	second := spawn(t, binary, serverEnv(db, "TIDINGS_LOCK_TIMEOUT=2m"))
 	second.waitLog(t, waitingLog)
-	for i := range 5 {
-		acked = append(acked, first.mustPublish(t, "t", fmt.Sprint(10+i)))
-	}
+	acked = append(acked, first.publishSeq(t, "t", 10, 5)...)
 	select {
 	case addr := <-second.listening:
 		t.Fatalf("the second server listens on %s while the first holds the file", addr)
@@ -40,17 +34,7 @@ func TestSecondServerWaitsAndTakesOver(t *testing.T) {
 	if last := acked[len(acked)-1]; next <= last {
 		t.Errorf("first id after the takeover: got %d, want more than %d", next, last)
 	}
-	got := second.all(t, "t")
-	checkAscending(t, got)
-	stored := map[int64]bool{}
-	for _, e := range got {
-		stored[e.ID] = true
-	}
-	for _, id := range acked {
-		if !stored[id] {
-			t.Errorf("acknowledged id %d lost in the takeover", id)
-		}
-	}
+	second.checkStored(t, "t", acked)
 	if n := strings.Count(second.log(), waitingLog); n != 1 {
 		t.Errorf("the waiting server logged %q %d times, want once", waitingLog, n)
 	}

@@ -157,13 +157,5 @@ func TestReadyzOnFullDisk(t *testing.T) {
 	os.Remove(filler.Name())
 	p.waitReady(t) // the next probe of the disk is due within a second
 	acked = append(acked, p.mustPublish(t, "t", `"after"`))
-	stored := map[int64]bool{}
-	for _, e := range p.all(t, "t") {
-		stored[e.ID] = true
-	}
-	for _, id := range acked {
-		if !stored[id] {
-			t.Errorf("acknowledged id %d lost", id)
-		}
-	}
+	p.checkStored(t, "t", acked)
 }

@@ -180,9 +180,7 @@ func TestGracefulShutdown(t *testing.T) {
 		"TIDINGS_SSE_MAX_DURATION=5m",
 		"TIDINGS_MAX_SUBSCRIBERS=4",
 	)
-	for i := range 5 {
-		p.mustPublish(t, "g", fmt.Sprint(i))
-	}
+	p.publishSeq(t, "g", 0, 5)
 
 	streams := make([]*sseStream, 3)
 	for i := range streams {
@@ -286,17 +284,9 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 
 	p = startServer(t, db)
-	have := map[int64]bool{}
-	for _, e := range p.all(t, "g") {
-		have[e.ID] = true
-	}
 	mu.Lock()
 	defer mu.Unlock()
-	for _, id := range acked {
-		if !have[id] {
-			t.Errorf("event %d acknowledged around SIGTERM is missing after restart", id)
-		}
-	}
+	p.checkStored(t, "g", acked)
 	t.Logf("%d publishes acknowledged around SIGTERM, all present", len(acked))
 }
 
