@@ -176,9 +176,8 @@ func TestStaticBinary(t *testing.T) {
 		t.Errorf("DT_NEEDED: got %q, %v; want no shared libraries", libs, err)
 	}
 
-	out, err := exec.Command(bin, "version").Output()
-	if err != nil || !strings.HasPrefix(string(out), "tidings "+version+" ") {
-		t.Errorf("tidings version: got %q, %v; want the stamped %s", out, err, version)
+	if out := output(t, bin, nil, "version"); !strings.HasPrefix(out, "tidings "+version+" ") {
+		t.Errorf("tidings version: got %q, want the stamped %s", out, version)
 	}
 
 	env := dockerEnv(t, readDockerfile(t))

@@ -8,8 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -31,7 +29,7 @@ func TestHostileInput(t *testing.T) {
 	)
 	base := p.URL
 	addr := strings.TrimPrefix(base, "http://")
-	token := run1(t, binary, "token", "--publish", "*", "--subscribe", "*")
+	token := strings.TrimSpace(output(t, binary, []string{"TIDINGS_SECRET=" + hostileSecret}, "token", "--publish", "*", "--subscribe", "*"))
 	auth := http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}
 
 	// What must survive everything below.
@@ -201,18 +199,6 @@ func topicList(n int) string {
 		t[i] = fmt.Sprintf("t%d", i)
 	}
 	return strings.Join(t, ",")
-}
-
-// run1 runs the binary with args and returns its trimmed stdout.
-func run1(t *testing.T, bin string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "TIDINGS_SECRET="+hostileSecret)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %v: %v", bin, args, err)
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // wantError checks for the status and the JSON error body.

@@ -335,6 +335,21 @@ func checkAscending(t *testing.T, evs []stored) {
 	}
 }
 
+// output runs bin with args, this process's environment and env, and
+// returns its standard output; the test fails unless bin exits 0.
+func output(t *testing.T, bin string, env []string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tidings %s: %v", strings.Join(args, " "), err)
+	}
+	return string(out)
+}
+
 // startFails runs bin with args and exactly environ, and wants it to exit
 // non-zero within waitFor without having listened; it returns what bin
 // printed.

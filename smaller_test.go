@@ -16,14 +16,10 @@ import (
 // tidings --version and -v print what tidings version prints.
 func TestVersionFlags(t *testing.T) {
 	t.Parallel()
-	want, err := exec.Command(binary, "version").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := output(t, binary, nil, "version")
 	for _, flag := range []string{"--version", "-v"} {
-		got, err := exec.Command(binary, flag).Output()
-		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("tidings %s: got %q, %v; want %q", flag, got, err, want)
+		if got := output(t, binary, nil, flag); got != want {
+			t.Errorf("tidings %s: got %q, want %q", flag, got, want)
 		}
 	}
 }
