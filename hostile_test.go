@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 const hostileSecret = "hostile-test-secret-0123456789abcdef"
@@ -28,7 +26,6 @@ func TestHostileInput(t *testing.T) {
 		"TIDINGS_CORS_ORIGINS=https://app.example.com",
 	)
 	base := p.URL
-	addr := strings.TrimPrefix(base, "http://")
 	token := strings.TrimSpace(output(t, binary, []string{"TIDINGS_SECRET=" + hostileSecret}, "token", "--publish", "*", "--subscribe", "*"))
 	auth := http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}
 
@@ -62,16 +59,10 @@ func TestHostileInput(t *testing.T) {
 		}
 		var wg sync.WaitGroup
 		for _, in := range inputs {
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := rawSend(t, p, string(in))
 			wg.Go(func() {
-				defer conn.Close()
-				conn.SetDeadline(time.Now().Add(20 * time.Second))
-				conn.Write(in)
-				conn.(*net.TCPConn).CloseWrite()
-				io.Copy(io.Discard, conn) // until the server answers and closes
+				c.(*net.TCPConn).CloseWrite()
+				readToClose(c) // until the server answers and closes
 			})
 		}
 		wg.Wait()
@@ -137,29 +128,19 @@ func TestHostileInput(t *testing.T) {
 	}
 
 	t.Run("slow headers", func(t *testing.T) {
-		// Connections that trickle their headers must not stop others.
-		var conns []net.Conn
-		for range 20 {
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "))
-			conns = append(conns, c)
-		}
-		if status, body, _ := get(t, base+"/healthz"); status != 200 {
-			t.Errorf("healthz beside slow clients: %d %s", status, body)
-		}
-		// The server drops them after its header timeout.
+		// Connections that trickle their headers must not stop others,
+		// and the server drops them after its header timeout.
 		var wg sync.WaitGroup
-		for _, c := range conns {
+		for range 20 {
+			c := rawSend(t, p, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
 			wg.Go(func() {
-				defer c.Close()
-				c.SetReadDeadline(time.Now().Add(30 * time.Second))
-				if _, err := io.Copy(io.Discard, c); err != nil {
+				if _, err := readToClose(c); err != nil {
 					t.Errorf("slow connection not closed by the server: %v", err)
 				}
 			})
+		}
+		if status, body, _ := get(t, base+"/healthz"); status != 200 {
+			t.Errorf("healthz beside slow clients: %d %s", status, body)
 		}
 		wg.Wait()
 	})
@@ -227,4 +208,34 @@ func readAll(t *testing.T, base string, h http.Header) string {
 		t.Fatalf("read all: %v", err)
 	}
 	return string(page.Events)
+}
+
+// A GET that announces a body it never sends is answered at once (400),
+// on every route, and its connection closed; so is a publish whose body
+// stops arriving, once the request read bound passes.
+func TestBodiesThatNeverCome(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, filepath.Join(t.TempDir(), "t.db"), "TIDINGS_READ_TIMEOUT=1s")
+	for _, path := range []string{"/healthz", "/readyz", "/v1/topics/t/sse", "/v1/topics/t/poll?timeout=5"} {
+		t.Run("GET "+path, func(t *testing.T) {
+			c := rawSend(t, p, "GET "+path+" HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+			res, body := readAnswer(t, c)
+			if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "invalid_request") {
+				t.Errorf("got %d %s, want 400 invalid_request", res.StatusCode, body)
+			}
+			if n, err := readToClose(c); n != 0 || err != nil {
+				t.Errorf("after the answer: read %d more bytes, %v; want the connection closed", n, err)
+			}
+		})
+	}
+	t.Run("POST trickle", func(t *testing.T) {
+		c := rawSend(t, p, "POST /v1/topics/t/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{\"da")
+		res, body := readAnswer(t, c)
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("got %d %s, want 400", res.StatusCode, body)
+		}
+	})
+	if got := p.all(t, "t"); len(got) != 0 {
+		t.Errorf("stored %d events, want none", len(got))
+	}
 }

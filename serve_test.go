@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -169,6 +170,44 @@ func (s *sseStream) next() (string, error) {
 	}
 }
 
+// rawSend, readAnswer and readToClose speak HTTP by hand, for requests no
+// client would send (here and in the hostile-input tests).
+
+// rawSend opens a connection to p, writes req as it is and returns the
+// connection, bounded by waitFor.
+func rawSend(t *testing.T, p *proc, req string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(waitFor))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// readAnswer reads one HTTP answer from c.
+func readAnswer(t *testing.T, c net.Conn) (*http.Response, string) {
+	t.Helper()
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res, string(b)
+}
+
+// readToClose reads and drops what comes on c until the server closes it,
+// and returns how many bytes came; an error means it was not closed before
+// c's deadline.
+func readToClose(c net.Conn) (int64, error) {
+	return io.Copy(io.Discard, c)
+}
+
 // TestGracefulShutdown sends SIGTERM with streams open, a poll waiting and
 // publishers running.
 func TestGracefulShutdown(t *testing.T) {
@@ -288,6 +327,34 @@ func TestGracefulShutdown(t *testing.T) {
 	defer mu.Unlock()
 	p.checkStored(t, "g", acked)
 	t.Logf("%d publishes acknowledged around SIGTERM, all present", len(acked))
+}
+
+// Graceful shutdown does not wait for bodies that never come: with a
+// publish and a stream each holding back their body, SIGTERM still ends
+// the server with status 0, and nothing is stored.
+func TestShutdownDoesNotWaitForBodies(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "t.db")
+	p := startServer(t, db, "TIDINGS_READ_TIMEOUT=10m", "TIDINGS_SHUTDOWN_TIMEOUT=4s")
+	post := rawSend(t, p, "POST /v1/topics/t/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{\"da")
+	sse := rawSend(t, p, "GET /v1/topics/t/sse HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+	// Both requests are read once the server answers one sent after them
+	// on a connection of its own.
+	if status, b, err := request(t.Context(), "GET", p.URL+"/healthz", ""); err != nil || status != http.StatusOK {
+		t.Fatalf("healthz: %d %s %v", status, b, err)
+	}
+	if code := p.stop(t, syscall.SIGTERM, waitFor); code != 0 {
+		t.Errorf("exit status: got %d, want 0", code)
+	}
+	for name, c := range map[string]net.Conn{"publish": post, "stream": sse} {
+		if res, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil && res.StatusCode < 400 {
+			t.Errorf("%s: got %d, want an error or a closed connection", name, res.StatusCode)
+		}
+	}
+	q := startServer(t, db)
+	if got := q.all(t, "t"); len(got) != 0 {
+		t.Errorf("stored %d events, want none", len(got))
+	}
 }
 
 func TestHealthAndReadyOnFreshStart(t *testing.T) {
