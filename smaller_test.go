@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -46,44 +43,6 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 	if code := p.stop(t, syscall.SIGTERM, waitFor); code != 0 {
 		t.Errorf("exit status: got %d, want 0", code)
 	}
-}
-
-// The cursor tail suggests on stopping is one it takes, "now" included.
-func TestTailCursorNow(t *testing.T) {
-	t.Parallel()
-	p := startServer(t, filepath.Join(t.TempDir(), "t.db"))
-	run := func(args ...string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, binary, append([]string{"tail", "--url", p.URL, "t"}, args...)...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// Once the server counts the stream, tail is following.
-		p.waitMetric(t, `tidings_subscribers{transport="sse"} 1`)
-		cmd.Process.Signal(syscall.SIGINT)
-		stdout.Close()
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("tail %q: %v; stderr:\n%s", args, err, stderr.String())
-		}
-		p.waitMetric(t, `tidings_subscribers{transport="sse"} 0`)
-		return stderr.String()
-	}
-	first := run()
-	m := regexp.MustCompile(`resume with --cursor (\S+)`).FindStringSubmatch(first)
-	if m == nil {
-		t.Fatalf("tail stderr %q: want a resume hint", first)
-	}
-	run("--cursor", m[1])
-	// Stopped before its first block, the hint is "now": tail takes it.
-	run("--cursor", "now")
 }
 
 // waitLogLine waits until p has logged a line containing s and returns it.

@@ -1,5 +1,7 @@
 package main
 
+// Tests of tidings tail against the built binary.
+
 import (
 	"bufio"
 	"bytes"
@@ -8,6 +10,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -16,6 +19,61 @@ import (
 
 	"github.com/tidings/tidings/client"
 )
+
+// tailProc is a running tidings tail.
+type tailProc struct {
+	cmd    *exec.Cmd
+	lines  chan string   // standard output, line by line
+	read   chan struct{} // closed once standard output is read to its end
+	stderr *bytes.Buffer // read it once tail has exited
+	waited bool
+}
+
+// startTail runs bin tail with args and an empty environment; it is killed
+// at the end of the test unless interrupt ended it.
+func startTail(t *testing.T, bin string, args ...string) *tailProc {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"tail"}, args...)...)
+	cmd.Env = []string{}
+	tp := &tailProc{cmd: cmd, lines: make(chan string, 1024), read: make(chan struct{}), stderr: &bytes.Buffer{}}
+	cmd.Stderr = tp.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(tp.read)
+		defer close(tp.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			tp.lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		if !tp.waited {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return tp
+}
+
+// interrupt stops tail as Ctrl-C does and returns how it exited; tail is
+// killed if it has not ended its output within waitFor.
+func (tp *tailProc) interrupt(t *testing.T) error {
+	t.Helper()
+	tp.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-tp.read:
+	case <-time.After(waitFor):
+		tp.cmd.Process.Kill()
+	}
+	tp.waited = true
+	return tp.cmd.Wait()
+}
 
 // tidings tail follows a topic while the server (the built binary) is
 // stopped and started again on the same database and address, and a
@@ -40,32 +98,7 @@ func TestTailAcrossServerRestart(t *testing.T) {
 			srv := startProc(t, bin, env("127.0.0.1:0"))
 			url := srv.URL
 
-			tail := exec.Command(bin, "tail", "t", "--cursor", "0", "--url", url)
-			tail.Env = []string{}
-			var stderr bytes.Buffer
-			tail.Stderr = &stderr
-			stdout, err := tail.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := tail.Start(); err != nil {
-				t.Fatal(err)
-			}
-			lines := make(chan string, 1024)
-			go func() {
-				defer close(lines)
-				sc := bufio.NewScanner(stdout)
-				for sc.Scan() {
-					lines <- sc.Text()
-				}
-			}()
-			tailDone := false
-			defer func() {
-				if !tailDone {
-					tail.Process.Kill()
-					tail.Wait()
-				}
-			}()
+			tail := startTail(t, bin, "t", "--cursor", "0", "--url", url)
 
 			c, err := client.New(url, client.Options{})
 			if err != nil {
@@ -80,9 +113,9 @@ func TestTailAcrossServerRestart(t *testing.T) {
 				t.Helper()
 				for len(got) == 0 || got[len(got)-1] < last {
 					select {
-					case line, ok := <-lines:
+					case line, ok := <-tail.lines:
 						if !ok {
-							t.Fatalf("tail exited after %d events: %s", len(got), stderr.String())
+							t.Fatalf("tail exited after %d events: %s", len(got), tail.stderr)
 						}
 						var ev client.Event
 						if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Topic != "t" {
@@ -118,19 +151,17 @@ func TestTailAcrossServerRestart(t *testing.T) {
 				t.Errorf("tail printed ids %v,\nwant the acknowledged %v", got, acked)
 			}
 
-			tail.Process.Signal(syscall.SIGINT)
-			err = tail.Wait()
-			tailDone = true
-			if err != nil {
-				t.Errorf("tail after SIGINT: %v, want exit status 0; stderr:\n%s", err, stderr.String())
+			if err := tail.interrupt(t); err != nil {
+				t.Errorf("tail after SIGINT: %v, want exit status 0; stderr:\n%s", err, tail.stderr)
 			}
-			if how == "sigkill" && !strings.Contains(stderr.String(), "reconnecting") {
-				t.Errorf("tail stderr %q: want a line about reconnecting", stderr.String())
+			stderr := tail.stderr.String()
+			if how == "sigkill" && !strings.Contains(stderr, "reconnecting") {
+				t.Errorf("tail stderr %q: want a line about reconnecting", stderr)
 			}
-			if want := fmt.Sprintf("resume with --cursor %d", acked[len(acked)-1]); !strings.Contains(stderr.String(), want) {
-				t.Errorf("tail stderr %q: want %q", stderr.String(), want)
+			if want := fmt.Sprintf("resume with --cursor %d", acked[len(acked)-1]); !strings.Contains(stderr, want) {
+				t.Errorf("tail stderr %q: want %q", stderr, want)
 			}
-			for line := range lines {
+			for line := range tail.lines {
 				t.Errorf("tail printed more after the last event: %q", line)
 			}
 		})
@@ -151,4 +182,29 @@ func publishUntilAcked(t *testing.T, ctx context.Context, c *client.Client, i in
 		}
 		time.Sleep(20 * time.Millisecond) // the server is restarting: retry
 	}
+}
+
+// The cursor tail suggests on stopping is one it takes, "now" included.
+func TestTailCursorNow(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, filepath.Join(t.TempDir(), "t.db"))
+	run := func(args ...string) string {
+		t.Helper()
+		tail := startTail(t, binary, append([]string{"--url", p.URL, "t"}, args...)...)
+		// Once the server counts the stream, tail is following.
+		p.waitMetric(t, `tidings_subscribers{transport="sse"} 1`)
+		if err := tail.interrupt(t); err != nil {
+			t.Fatalf("tail %q: %v; stderr:\n%s", args, err, tail.stderr)
+		}
+		p.waitMetric(t, `tidings_subscribers{transport="sse"} 0`)
+		return tail.stderr.String()
+	}
+	first := run()
+	m := regexp.MustCompile(`resume with --cursor (\S+)`).FindStringSubmatch(first)
+	if m == nil {
+		t.Fatalf("tail stderr %q: want a resume hint", first)
+	}
+	run("--cursor", m[1])
+	// Stopped before its first block, the hint is "now": tail takes it.
+	run("--cursor", "now")
 }
