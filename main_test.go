@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -390,42 +391,6 @@ func (p *proc) checkStored(t *testing.T, topics string, acked []int64) {
 	}
 }
 
-func TestConfigValidation(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		env, name string
-	}{
-		{"TIDINGS_RETENTION=abc", "TIDINGS_RETENTION"},
-		{"TIDINGS_MAX_SUBSCRIBERS=0", "TIDINGS_MAX_SUBSCRIBERS"},
-		{"TIDINGS_SSE_MAX_DURATION=-1s", "TIDINGS_SSE_MAX_DURATION"},
-		{"TIDINGS_HEARTBEAT=0s", "TIDINGS_HEARTBEAT"},
-		{"TIDINGS_MAX_EVENT_BYTES=many", "TIDINGS_MAX_EVENT_BYTES"},
-		{"TIDINGS_LOG_FORMAT=xml", "TIDINGS_LOG_FORMAT"},
-		{"TIDINGS_CONSOLE=maybe", "TIDINGS_CONSOLE"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.env, func(t *testing.T) {
-			t.Parallel()
-			out := startFails(t, binary, serverEnv(filepath.Join(t.TempDir(), "t.db"), tc.env))
-			if !strings.Contains(out, tc.name) {
-				t.Errorf("output does not name %s:\n%s", tc.name, out)
-			}
-		})
-	}
-}
-
-// The top-level usage lists every command.
-func TestUsageListsCommands(t *testing.T) {
-	t.Parallel()
-	var out strings.Builder
-	usage(&out)
-	for _, cmd := range []string{"serve", "publish", "tail", "version", "token"} {
-		if !strings.Contains(out.String(), "tidings "+cmd) && !strings.Contains(out.String(), "["+cmd+"]") {
-			t.Errorf("usage does not list %s:\n%s", cmd, out.String())
-		}
-	}
-}
-
 // waitAnswer polls GET path on p until ok accepts an answer, failing the
 // test after waitFor.
 func (p *proc) waitAnswer(t *testing.T, path string, ok func(status int, body []byte) bool) {
@@ -467,6 +432,48 @@ func (p *proc) waitLog(t *testing.T, s string) int {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("tidings did not log %q within %s:\n%s", s, waitFor, p.log())
+		}
+	}
+}
+
+// waitLogLine waits until p has logged a line containing s and returns it.
+func (p *proc) waitLogLine(t *testing.T, s string) string {
+	t.Helper()
+	p.waitLog(t, s)
+	for _, l := range strings.Split(p.log(), "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
+}
+
+// waitMetric polls /metrics until a line starts with want.
+func (p *proc) waitMetric(t *testing.T, want string) {
+	t.Helper()
+	line := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(want) + `$`)
+	p.waitAnswer(t, "/metrics", func(_ int, b []byte) bool { return line.Match(b) })
+}
+
+// The top-level usage lists every command.
+func TestUsageListsCommands(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	usage(&out)
+	for _, cmd := range []string{"serve", "publish", "tail", "version", "token"} {
+		if !strings.Contains(out.String(), "tidings "+cmd) && !strings.Contains(out.String(), "["+cmd+"]") {
+			t.Errorf("usage does not list %s:\n%s", cmd, out.String())
+		}
+	}
+}
+
+// tidings --version and -v print what tidings version prints.
+func TestVersionFlags(t *testing.T) {
+	t.Parallel()
+	want := output(t, binary, nil, "version")
+	for _, flag := range []string{"--version", "-v"} {
+		if got := output(t, binary, nil, flag); got != want {
+			t.Errorf("tidings %s: got %q, want %q", flag, got, want)
 		}
 	}
 }

@@ -75,6 +75,31 @@ func (tp *tailProc) interrupt(t *testing.T) error {
 	return tp.cmd.Wait()
 }
 
+// The cursor tail suggests on stopping is one it takes, "now" included.
+func TestTailCursorNow(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, filepath.Join(t.TempDir(), "t.db"))
+	run := func(args ...string) string {
+		t.Helper()
+		tail := startTail(t, binary, append([]string{"--url", p.URL, "t"}, args...)...)
+		// Once the server counts the stream, tail is following.
+		p.waitMetric(t, `tidings_subscribers{transport="sse"} 1`)
+		if err := tail.interrupt(t); err != nil {
+			t.Fatalf("tail %q: %v; stderr:\n%s", args, err, tail.stderr)
+		}
+		p.waitMetric(t, `tidings_subscribers{transport="sse"} 0`)
+		return tail.stderr.String()
+	}
+	first := run()
+	m := regexp.MustCompile(`resume with --cursor (\S+)`).FindStringSubmatch(first)
+	if m == nil {
+		t.Fatalf("tail stderr %q: want a resume hint", first)
+	}
+	run("--cursor", m[1])
+	// Stopped before its first block, the hint is "now": tail takes it.
+	run("--cursor", "now")
+}
+
 // tidings tail follows a topic while the server (the built binary) is
 // stopped and started again on the same database and address, and a
 // publisher keeps publishing with idempotency keys: tail prints every
@@ -182,29 +207,4 @@ func publishUntilAcked(t *testing.T, ctx context.Context, c *client.Client, i in
 		}
 		time.Sleep(20 * time.Millisecond) // the server is restarting: retry
 	}
-}
-
-// The cursor tail suggests on stopping is one it takes, "now" included.
-func TestTailCursorNow(t *testing.T) {
-	t.Parallel()
-	p := startServer(t, filepath.Join(t.TempDir(), "t.db"))
-	run := func(args ...string) string {
-		t.Helper()
-		tail := startTail(t, binary, append([]string{"--url", p.URL, "t"}, args...)...)
-		// Once the server counts the stream, tail is following.
-		p.waitMetric(t, `tidings_subscribers{transport="sse"} 1`)
-		if err := tail.interrupt(t); err != nil {
-			t.Fatalf("tail %q: %v; stderr:\n%s", args, err, tail.stderr)
-		}
-		p.waitMetric(t, `tidings_subscribers{transport="sse"} 0`)
-		return tail.stderr.String()
-	}
-	first := run()
-	m := regexp.MustCompile(`resume with --cursor (\S+)`).FindStringSubmatch(first)
-	if m == nil {
-		t.Fatalf("tail stderr %q: want a resume hint", first)
-	}
-	run("--cursor", m[1])
-	// Stopped before its first block, the hint is "now": tail takes it.
-	run("--cursor", "now")
 }
