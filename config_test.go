@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -99,7 +98,5 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 	if !strings.Contains(p.log(), `"open":true`) {
 		t.Errorf("the listening line does not say the server is open:\n%s", p.log())
 	}
-	if code := p.stop(t, syscall.SIGTERM, waitFor); code != 0 {
-		t.Errorf("exit status: got %d, want 0", code)
-	}
+	p.stopCleanly(t)
 }

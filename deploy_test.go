@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -191,9 +190,7 @@ func TestStaticBinary(t *testing.T) {
 	if status, body, _ := get(t, p.URL+"/readyz"); status != http.StatusOK {
 		t.Errorf("GET /readyz: got %d %s, want 200", status, body)
 	}
-	if code := p.stop(t, syscall.SIGTERM, waitFor); code != 0 {
-		t.Errorf("exit status after SIGTERM: got %d, want 0", code)
-	}
+	p.stopCleanly(t)
 }
 
 // flyConfig is the part of fly.toml the deployment relies on.

@@ -169,13 +169,16 @@ func (p *proc) log() string {
 	return strings.Join(p.logs, "\n")
 }
 
-// stop sends sig and waits for the process to exit, returning its code.
-func (p *proc) stop(t *testing.T, sig syscall.Signal, within time.Duration) int {
+// stopCleanly sends SIGTERM and wants p to exit with status 0 within
+// waitFor.
+func (p *proc) stopCleanly(t *testing.T) {
 	t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("signal %v: %v", sig, err)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("signal SIGTERM: %v", err)
 	}
-	return p.wait(t, within)
+	if code := p.wait(t, waitFor); code != 0 {
+		t.Errorf("exit status after SIGTERM: got %d, want 0", code)
+	}
 }
 
 func (p *proc) wait(t *testing.T, within time.Duration) int {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -54,9 +53,7 @@ func TestReadyzOnReadOnlyDatabase(t *testing.T) {
 	db := filepath.Join(dir, "t.db")
 	p := startProc(t, bin, serverEnv(db))
 	p.mustPublish(t, "t", "1")
-	if code := p.stop(t, syscall.SIGTERM, waitFor); code != 0 {
-		t.Fatalf("exit status %d", code)
-	}
+	p.stopCleanly(t)
 	if err := os.Chmod(db, 0o444); err != nil {
 		t.Fatal(err)
 	}

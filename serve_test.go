@@ -28,9 +28,7 @@ func TestRestartKeepsHistoryAndIDs(t *testing.T) {
 	for i := range 20 {
 		before = append(before, p.mustPublish(t, []string{"a", "b"}[i%2], fmt.Sprintf(`{"i":%d}`, i)))
 	}
-	if code := p.stop(t, syscall.SIGTERM, waitFor); code != 0 {
-		t.Fatalf("exit code after SIGTERM: got %d, want 0", code)
-	}
+	p.stopCleanly(t)
 
 	p = startServer(t, db)
 	got := p.all(t, "a,b")
@@ -343,9 +341,7 @@ func TestShutdownDoesNotWaitForBodies(t *testing.T) {
 	if status, b, err := request(t.Context(), "GET", p.URL+"/healthz", ""); err != nil || status != http.StatusOK {
 		t.Fatalf("healthz: %d %s %v", status, b, err)
 	}
-	if code := p.stop(t, syscall.SIGTERM, waitFor); code != 0 {
-		t.Errorf("exit status: got %d, want 0", code)
-	}
+	p.stopCleanly(t)
 	for name, c := range map[string]net.Conn{"publish": post, "stream": sse} {
 		if res, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil && res.StatusCode < 400 {
 			t.Errorf("%s: got %d, want an error or a closed connection", name, res.StatusCode)
