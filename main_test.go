@@ -59,6 +59,7 @@ func TestMain(m *testing.M) {
 // proc is a running tidings process.
 type proc struct {
 	cmd     *exec.Cmd
+	db      string // its database, when startServer started it
 	addr    string // host:port it listens on
 	URL     string // http://addr
 	started time.Time
@@ -76,7 +77,16 @@ type proc struct {
 // logs where it listens.
 func startServer(t *testing.T, db string, env ...string) *proc {
 	t.Helper()
-	return startProc(t, binary, serverEnv(db, env...))
+	p := startProc(t, binary, serverEnv(db, env...))
+	p.db = db
+	return p
+}
+
+// restart starts the binary again on p's database, with the default
+// settings, once p has exited.
+func (p *proc) restart(t *testing.T) *proc {
+	t.Helper()
+	return startServer(t, p.db)
 }
 
 // serverEnv is the environment startServer runs the binary with: this

@@ -22,15 +22,14 @@ import (
 
 func TestRestartKeepsHistoryAndIDs(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "t.db")
-	p := startServer(t, db)
+	p := startServer(t, filepath.Join(t.TempDir(), "t.db"))
 	var before []int64
 	for i := range 20 {
 		before = append(before, p.mustPublish(t, []string{"a", "b"}[i%2], fmt.Sprintf(`{"i":%d}`, i)))
 	}
 	p.stopCleanly(t)
 
-	p = startServer(t, db)
+	p = p.restart(t)
 	got := p.all(t, "a,b")
 	if len(got) != len(before) {
 		t.Fatalf("after restart: got %d events, want %d", len(got), len(before))
@@ -49,8 +48,7 @@ func TestRestartKeepsHistoryAndIDs(t *testing.T) {
 // hammer it: every publish answered 2xx must be there after a restart.
 func TestSIGKILLKeepsAcknowledged(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "t.db")
-	p := startServer(t, db, "TIDINGS_PUBLISH_RATE=0")
+	p := startServer(t, filepath.Join(t.TempDir(), "t.db"), "TIDINGS_PUBLISH_RATE=0")
 
 	const publishers = 16
 	topics := []string{"k0", "k1", "k2", "k3"}
@@ -101,7 +99,7 @@ func TestSIGKILLKeepsAcknowledged(t *testing.T) {
 	wg.Wait()
 	t.Logf("killed after %d acknowledged publishes (threshold %d)", len(acked), killAfter)
 
-	p = startServer(t, db)
+	p = p.restart(t)
 	got := p.all(t, strings.Join(topics, ","))
 	checkAscending(t, got)
 	have := make(map[int64]string, len(got))
@@ -210,9 +208,8 @@ func readToClose(c net.Conn) (int64, error) {
 // publishers running.
 func TestGracefulShutdown(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "t.db")
 	const shutdownTimeout = 10 * time.Second
-	p := startServer(t, db,
+	p := startServer(t, filepath.Join(t.TempDir(), "t.db"),
 		"TIDINGS_SHUTDOWN_TIMEOUT="+shutdownTimeout.String(),
 		"TIDINGS_SSE_MAX_DURATION=5m",
 		"TIDINGS_MAX_SUBSCRIBERS=4",
@@ -320,7 +317,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("the log does not say it stopped cleanly")
 	}
 
-	p = startServer(t, db)
+	p = p.restart(t)
 	mu.Lock()
 	defer mu.Unlock()
 	p.checkStored(t, "g", acked)
@@ -332,8 +329,7 @@ func TestGracefulShutdown(t *testing.T) {
 // the server with status 0, and nothing is stored.
 func TestShutdownDoesNotWaitForBodies(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "t.db")
-	p := startServer(t, db, "TIDINGS_READ_TIMEOUT=10m", "TIDINGS_SHUTDOWN_TIMEOUT=4s")
+	p := startServer(t, filepath.Join(t.TempDir(), "t.db"), "TIDINGS_READ_TIMEOUT=10m", "TIDINGS_SHUTDOWN_TIMEOUT=4s")
 	post := rawSend(t, p, "POST /v1/topics/t/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{\"da")
 	sse := rawSend(t, p, "GET /v1/topics/t/sse HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
 	// Both requests are read once the server answers one sent after them
@@ -347,7 +343,7 @@ func TestShutdownDoesNotWaitForBodies(t *testing.T) {
 			t.Errorf("%s: got %d, want an error or a closed connection", name, res.StatusCode)
 		}
 	}
-	q := startServer(t, db)
+	q := p.restart(t)
 	if got := q.all(t, "t"); len(got) != 0 {
 		t.Errorf("stored %d events, want none", len(got))
 	}
