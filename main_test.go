@@ -359,7 +359,7 @@ func output(t *testing.T, bin string, env []string, args ...string) string {
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("tidings %s: %v", strings.Join(args, " "), err)
+		t.Fatalf("%q: %v", cmd.Args, err)
 	}
 	return string(out)
 }
@@ -375,11 +375,11 @@ func startFails(t *testing.T, bin string, environ []string, args ...string) stri
 	cmd.Env = environ
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
-		t.Fatalf("tidings %s did not exit within %s:\n%s", strings.Join(args, " "), waitFor, out)
+		t.Fatalf("%q did not exit within %s:\n%s", cmd.Args, waitFor, out)
 	}
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
-		t.Fatalf("tidings %s: got %v, want a non-zero exit; output:\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("%q: got %v, want a non-zero exit; output:\n%s", cmd.Args, err, out)
 	}
 	if strings.Contains(string(out), `"msg":"listening"`) {
 		t.Errorf("it listened:\n%s", out)
@@ -461,7 +461,7 @@ func (p *proc) waitLogLine(t *testing.T, s string) string {
 	return ""
 }
 
-// waitMetric polls /metrics until a line starts with want.
+// waitMetric polls /metrics until one of its lines is want.
 func (p *proc) waitMetric(t *testing.T, want string) {
 	t.Helper()
 	line := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(want) + `$`)

@@ -334,8 +334,8 @@ func TestShutdownDoesNotWaitForBodies(t *testing.T) {
 	sse := rawSend(t, p, "GET /v1/topics/t/sse HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
 	// Both requests are read once the server answers one sent after them
 	// on a connection of its own.
-	if status, b, err := request(t.Context(), "GET", p.URL+"/healthz", ""); err != nil || status != http.StatusOK {
-		t.Fatalf("healthz: %d %s %v", status, b, err)
+	if status, b, _ := get(t, p.URL+"/healthz"); status != http.StatusOK {
+		t.Fatalf("healthz: %d %s", status, b)
 	}
 	p.stopCleanly(t)
 	for name, c := range map[string]net.Conn{"publish": post, "stream": sse} {

@@ -87,8 +87,8 @@ func TestStartInFolderNotWritable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ name, db string }{
-		{"in it", filepath.Join(locked, "t.db")},
-		{"in a folder to make in it", filepath.Join(locked, "sub", "t.db")},
+		{"in the folder", filepath.Join(locked, "t.db")},
+		{"in a new folder below it", filepath.Join(locked, "sub", "t.db")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := startFails(t, bin, serverEnv(tc.db), "serve")
