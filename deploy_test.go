@@ -3,7 +3,6 @@ package main
 import (
 	"debug/elf"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -177,9 +175,8 @@ func TestStaticBinary(t *testing.T) {
 		t.Errorf("DT_NEEDED: got %q, %v; want no shared libraries", libs, err)
 	}
 
-	out, err := exec.Command(bin, "version").Output()
-	if err != nil || !strings.HasPrefix(string(out), "tidings "+version+" ") {
-		t.Errorf("tidings version: got %q, %v; want the stamped %s", out, err, version)
+	if out := output(t, bin, nil, "version"); !strings.HasPrefix(out, "tidings "+version+" ") {
+		t.Errorf("tidings version: got %q, want the stamped %s", out, version)
 	}
 
 	env := dockerEnv(t, readDockerfile(t))
@@ -190,18 +187,10 @@ func TestStaticBinary(t *testing.T) {
 		environ = append(environ, k+"="+v)
 	}
 	p := startProc(t, bin, environ)
-	resp, err := http.Get(p.URL + "/readyz")
-	if err != nil {
-		t.Fatal(err)
+	if status, body, _ := get(t, p.URL+"/readyz"); status != http.StatusOK {
+		t.Errorf("GET /readyz: got %d %s, want 200", status, body)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("GET /readyz: got %d %s, want 200", resp.StatusCode, body)
-	}
-	if code := p.stop(t, syscall.SIGTERM, waitFor); code != 0 {
-		t.Errorf("exit status after SIGTERM: got %d, want 0", code)
-	}
+	p.stopCleanly(t)
 }
 
 // flyConfig is the part of fly.toml the deployment relies on.

@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 const hostileSecret = "hostile-test-secret-0123456789abcdef"
@@ -30,14 +26,13 @@ func TestHostileInput(t *testing.T) {
 		"TIDINGS_CORS_ORIGINS=https://app.example.com",
 	)
 	base := p.URL
-	addr := strings.TrimPrefix(base, "http://")
-	token := run1(t, binary, "token", "--publish", "*", "--subscribe", "*")
+	token := strings.TrimSpace(output(t, binary, []string{"TIDINGS_SECRET=" + hostileSecret}, "token", "--publish", "*", "--subscribe", "*"))
 	auth := http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}
 
 	// What must survive everything below.
 	var stored []string
 	for i := range 5 {
-		status, body := send(t, "POST", base+"/v1/topics/orders/events", auth, fmt.Sprintf(`{"data":{"n":%d,"s":"你好 🎉"}}`, i))
+		status, body, _ := send(t, "POST", base+"/v1/topics/orders/events", auth, fmt.Sprintf(`{"data":{"n":%d,"s":"你好 🎉"}}`, i))
 		if status != 201 {
 			t.Fatalf("publish: %d %s", status, body)
 		}
@@ -64,16 +59,10 @@ func TestHostileInput(t *testing.T) {
 		}
 		var wg sync.WaitGroup
 		for _, in := range inputs {
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := rawSend(t, p, string(in))
 			wg.Go(func() {
-				defer conn.Close()
-				conn.SetDeadline(time.Now().Add(20 * time.Second))
-				conn.Write(in)
-				conn.(*net.TCPConn).CloseWrite()
-				io.Copy(io.Discard, conn) // until the server answers and closes
+				c.(*net.TCPConn).CloseWrite()
+				readToClose(c) // until the server answers and closes
 			})
 		}
 		wg.Wait()
@@ -94,9 +83,9 @@ func TestHostileInput(t *testing.T) {
 
 	t.Run("10 MB body", func(t *testing.T) {
 		big := `{"data":"` + strings.Repeat("x", 10<<20) + `"}`
-		status, body := send(t, "POST", base+"/v1/topics/orders/events", auth, big)
+		status, body, _ := send(t, "POST", base+"/v1/topics/orders/events", auth, big)
 		wantError(t, status, body, 413)
-		status, body = send(t, "POST", base+"/v1/events", auth, big)
+		status, body, _ = send(t, "POST", base+"/v1/events", auth, big)
 		wantError(t, status, body, 413)
 	})
 
@@ -133,35 +122,25 @@ func TestHostileInput(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := send(t, tc.method, base+tc.path, auth, tc.body)
+			status, body, _ := send(t, tc.method, base+tc.path, auth, tc.body)
 			wantError(t, status, body, tc.want)
 		})
 	}
 
 	t.Run("slow headers", func(t *testing.T) {
-		// Connections that trickle their headers must not stop others.
-		var conns []net.Conn
-		for range 20 {
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "))
-			conns = append(conns, c)
-		}
-		if status, body := send(t, "GET", base+"/healthz", nil, ""); status != 200 {
-			t.Errorf("healthz beside slow clients: %d %s", status, body)
-		}
-		// The server drops them after its header timeout.
+		// Connections that trickle their headers must not stop others,
+		// and the server drops them after its header timeout.
 		var wg sync.WaitGroup
-		for _, c := range conns {
+		for range 20 {
+			c := rawSend(t, p, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
 			wg.Go(func() {
-				defer c.Close()
-				c.SetReadDeadline(time.Now().Add(30 * time.Second))
-				if _, err := io.Copy(io.Discard, c); err != nil {
+				if _, err := readToClose(c); err != nil {
 					t.Errorf("slow connection not closed by the server: %v", err)
 				}
 			})
+		}
+		if status, body, _ := get(t, base+"/healthz"); status != 200 {
+			t.Errorf("healthz beside slow clients: %d %s", status, body)
 		}
 		wg.Wait()
 	})
@@ -172,13 +151,13 @@ func TestHostileInput(t *testing.T) {
 		t.Fatalf("the server exited: %v", p.waitErr)
 	default:
 	}
-	if status, body := send(t, "GET", base+"/readyz", nil, ""); status != 200 {
+	if status, body, _ := get(t, base+"/readyz"); status != 200 {
 		t.Fatalf("readyz after the barrage: %d %s", status, body)
 	}
 	if after := readAll(t, base, auth); after != before {
 		t.Fatalf("stored events changed:\nbefore %s\nafter  %s", before, after)
 	}
-	status, body := send(t, "POST", base+"/v1/topics/orders/events", auth, `{"data":"after"}`)
+	status, body, _ := send(t, "POST", base+"/v1/topics/orders/events", auth, `{"data":"after"}`)
 	if status != 201 {
 		t.Fatalf("publish after the barrage: %d %s", status, body)
 	}
@@ -189,13 +168,8 @@ func TestHostileInput(t *testing.T) {
 	if ev.ID != pub.ID+1 {
 		t.Errorf("id after the barrage = %d, want %d: something else was stored", ev.ID, pub.ID+1)
 	}
-	resp, err := http.Get(fmt.Sprintf("%s/v1/topics/orders/sse?cursor=%d&max_duration=0.2&token=%s", base, pub.ID, token))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sse, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(sse), fmt.Sprintf("id: %d\ndata: ", ev.ID)) {
+	_, sse, _ := get(t, fmt.Sprintf("%s/v1/topics/orders/sse?cursor=%d&max_duration=0.2&token=%s", base, pub.ID, token))
+	if !strings.Contains(sse, fmt.Sprintf("id: %d\ndata: ", ev.ID)) {
 		t.Fatalf("subscribe after the barrage: %q", sse)
 	}
 }
@@ -206,36 +180,6 @@ func topicList(n int) string {
 		t[i] = fmt.Sprintf("t%d", i)
 	}
 	return strings.Join(t, ",")
-}
-
-// run1 runs the binary with args and returns its trimmed stdout.
-func run1(t *testing.T, bin string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "TIDINGS_SECRET="+hostileSecret)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %v: %v", bin, args, err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func send(t *testing.T, method, url string, h http.Header, body string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range h {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 // wantError checks for the status and the JSON error body.
@@ -255,7 +199,7 @@ func wantError(t *testing.T, status int, body string, want int) {
 // readAll returns every stored event of the test topics, as JSON.
 func readAll(t *testing.T, base string, h http.Header) string {
 	t.Helper()
-	status, body := send(t, "GET", base+"/v1/topics/orders,a,b/poll?cursor=0&timeout=0&limit=1000", h, "")
+	status, body, _ := send(t, "GET", base+"/v1/topics/orders,a,b/poll?cursor=0&timeout=0&limit=1000", h, "")
 	if status != 200 {
 		t.Fatalf("read all: %d %s", status, body)
 	}
@@ -264,4 +208,34 @@ func readAll(t *testing.T, base string, h http.Header) string {
 		t.Fatalf("read all: %v", err)
 	}
 	return string(page.Events)
+}
+
+// A GET that announces a body it never sends is answered at once (400),
+// on every route, and its connection closed; so is a publish whose body
+// stops arriving, once the request read bound passes.
+func TestBodiesThatNeverCome(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, filepath.Join(t.TempDir(), "t.db"), "TIDINGS_READ_TIMEOUT=1s")
+	for _, path := range []string{"/healthz", "/readyz", "/v1/topics/t/sse", "/v1/topics/t/poll?timeout=5"} {
+		t.Run("GET "+path, func(t *testing.T) {
+			c := rawSend(t, p, "GET "+path+" HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+			res, body := readAnswer(t, c)
+			if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "invalid_request") {
+				t.Errorf("got %d %s, want 400 invalid_request", res.StatusCode, body)
+			}
+			if n, err := readToClose(c); n != 0 || err != nil {
+				t.Errorf("after the answer: read %d more bytes, %v; want the connection closed", n, err)
+			}
+		})
+	}
+	t.Run("POST trickle", func(t *testing.T) {
+		c := rawSend(t, p, "POST /v1/topics/t/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{\"da")
+		res, body := readAnswer(t, c)
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("got %d %s, want 400", res.StatusCode, body)
+		}
+	})
+	if got := p.all(t, "t"); len(got) != 0 {
+		t.Errorf("stored %d events, want none", len(got))
+	}
 }

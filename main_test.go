@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -58,6 +59,7 @@ func TestMain(m *testing.M) {
 // proc is a running tidings process.
 type proc struct {
 	cmd     *exec.Cmd
+	db      string // its database, when startServer started it
 	addr    string // host:port it listens on
 	URL     string // http://addr
 	started time.Time
@@ -75,7 +77,16 @@ type proc struct {
 // logs where it listens.
 func startServer(t *testing.T, db string, env ...string) *proc {
 	t.Helper()
-	return startProc(t, binary, serverEnv(db, env...))
+	p := startProc(t, binary, serverEnv(db, env...))
+	p.db = db
+	return p
+}
+
+// restart starts the binary again on p's database, with the default
+// settings, once p has exited.
+func (p *proc) restart(t *testing.T) *proc {
+	t.Helper()
+	return startServer(t, p.db)
 }
 
 // serverEnv is the environment startServer runs the binary with: this
@@ -168,13 +179,16 @@ func (p *proc) log() string {
 	return strings.Join(p.logs, "\n")
 }
 
-// stop sends sig and waits for the process to exit, returning its code.
-func (p *proc) stop(t *testing.T, sig syscall.Signal, within time.Duration) int {
+// stopCleanly sends SIGTERM and wants p to exit with status 0 within
+// waitFor.
+func (p *proc) stopCleanly(t *testing.T) {
 	t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("signal %v: %v", sig, err)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("signal SIGTERM: %v", err)
 	}
-	return p.wait(t, within)
+	if code := p.wait(t, waitFor); code != 0 {
+		t.Errorf("exit status after SIGTERM: got %d, want 0", code)
+	}
 }
 
 func (p *proc) wait(t *testing.T, within time.Duration) int {
@@ -197,25 +211,59 @@ func (p *proc) wait(t *testing.T, within time.Duration) int {
 // client has no overall timeout: callers bound requests with contexts.
 var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 
-func request(ctx context.Context, method, url, body string) (int, []byte, error) {
+// roundTrip sends body (as JSON, when there is one) with the headers h
+// and reads the whole answer.
+func roundTrip(ctx context.Context, method, url string, h http.Header, body string) (*http.Response, []byte, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
 	res, err := httpClient.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
+	return res, b, err
+}
+
+// request is roundTrip without headers, for callers that may not fail the
+// test (other goroutines, polling loops).
+func request(ctx context.Context, method, url, body string) (int, []byte, error) {
+	res, b, err := roundTrip(ctx, method, url, nil, body)
+	if res == nil {
+		return 0, nil, err
+	}
 	return res.StatusCode, b, err
+}
+
+// send is roundTrip bounded by waitFor; the test fails if no answer comes.
+// It returns the answer's status, body and headers.
+func send(t *testing.T, method, url string, h http.Header, body string) (int, string, http.Header) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	res, b, err := roundTrip(ctx, method, url, h, body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return res.StatusCode, string(b), res.Header
+}
+
+// get is send of a GET without headers.
+func get(t *testing.T, url string) (int, string, http.Header) {
+	t.Helper()
+	return send(t, "GET", url, nil, "")
 }
 
 type stored struct {
@@ -246,6 +294,17 @@ func (p *proc) mustPublish(t *testing.T, topic, data string) int64 {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// publishSeq publishes the numbers from to from+n-1 on topic and returns
+// their ids.
+func (p *proc) publishSeq(t *testing.T, topic string, from, n int) []int64 {
+	t.Helper()
+	ids := make([]int64, n)
+	for i := range n {
+		ids[i] = p.mustPublish(t, topic, fmt.Sprint(from+i))
+	}
+	return ids
 }
 
 // all pages through everything retained for topics from cursor 0.
@@ -290,51 +349,84 @@ func checkAscending(t *testing.T, evs []stored) {
 	}
 }
 
-func TestConfigValidation(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		env, name string
-	}{
-		{"TIDINGS_RETENTION=abc", "TIDINGS_RETENTION"},
-		{"TIDINGS_MAX_SUBSCRIBERS=0", "TIDINGS_MAX_SUBSCRIBERS"},
-		{"TIDINGS_SSE_MAX_DURATION=-1s", "TIDINGS_SSE_MAX_DURATION"},
-		{"TIDINGS_HEARTBEAT=0s", "TIDINGS_HEARTBEAT"},
-		{"TIDINGS_MAX_EVENT_BYTES=many", "TIDINGS_MAX_EVENT_BYTES"},
-		{"TIDINGS_LOG_FORMAT=xml", "TIDINGS_LOG_FORMAT"},
-		{"TIDINGS_CONSOLE=maybe", "TIDINGS_CONSOLE"},
+// output runs bin with args, this process's environment and env, and
+// returns its standard output; the test fails unless bin exits 0.
+func output(t *testing.T, bin string, env []string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%q: %v", cmd.Args, err)
 	}
-	for _, tc := range cases {
-		t.Run(tc.env, func(t *testing.T) {
-			t.Parallel()
-			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, binary)
-			cmd.Env = append(os.Environ(), "TIDINGS_ADDR=127.0.0.1:0", "TIDINGS_DB="+filepath.Join(t.TempDir(), "t.db"), tc.env)
-			out, err := cmd.CombinedOutput()
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() == 0 {
-				t.Fatalf("got %v, want a non-zero exit; output:\n%s", err, out)
-			}
-			if !strings.Contains(string(out), tc.name) {
-				t.Errorf("output does not name %s:\n%s", tc.name, out)
-			}
-			if strings.Contains(string(out), `"msg":"listening"`) {
-				t.Errorf("it listened despite the bad setting")
-			}
-		})
+	return string(out)
+}
+
+// startFails runs bin with args and exactly environ, and wants it to exit
+// non-zero within waitFor without having listened; it returns what bin
+// printed.
+func startFails(t *testing.T, bin string, environ []string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = environ
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("%q did not exit within %s:\n%s", cmd.Args, waitFor, out)
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+		t.Fatalf("%q: got %v, want a non-zero exit; output:\n%s", cmd.Args, err, out)
+	}
+	if strings.Contains(string(out), `"msg":"listening"`) {
+		t.Errorf("it listened:\n%s", out)
+	}
+	return string(out)
+}
+
+// checkStored fails for every acknowledged id p does not store on topics,
+// and unless the stored ids strictly increase.
+func (p *proc) checkStored(t *testing.T, topics string, acked []int64) {
+	t.Helper()
+	got := p.all(t, topics)
+	checkAscending(t, got)
+	have := make(map[int64]bool, len(got))
+	for _, e := range got {
+		have[e.ID] = true
+	}
+	for _, id := range acked {
+		if !have[id] {
+			t.Errorf("acknowledged id %d is not stored", id)
+		}
 	}
 }
 
-// The top-level usage lists every command.
-func TestUsageListsCommands(t *testing.T) {
-	t.Parallel()
-	var out strings.Builder
-	usage(&out)
-	for _, cmd := range []string{"serve", "publish", "tail", "version", "token"} {
-		if !strings.Contains(out.String(), "tidings "+cmd) && !strings.Contains(out.String(), "["+cmd+"]") {
-			t.Errorf("usage does not list %s:\n%s", cmd, out.String())
+// waitAnswer polls GET path on p until ok accepts an answer, failing the
+// test after waitFor.
+func (p *proc) waitAnswer(t *testing.T, path string, ok func(status int, body []byte) bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		status, b, err := request(ctx, "GET", p.URL+path, "")
+		cancel()
+		if err == nil && ok(status, b) {
+			return
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: no wanted answer within %s; the last was %d %s %v", path, waitFor, status, b, err)
+		}
+		time.Sleep(20 * time.Millisecond) // poll
 	}
+}
+
+// waitReady waits until p's /readyz answers 200.
+func (p *proc) waitReady(t *testing.T) {
+	t.Helper()
+	p.waitAnswer(t, "/readyz", func(status int, _ []byte) bool { return status == http.StatusOK })
 }
 
 // waitLog waits until p has logged a line containing s and returns how
@@ -353,6 +445,48 @@ func (p *proc) waitLog(t *testing.T, s string) int {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("tidings did not log %q within %s:\n%s", s, waitFor, p.log())
+		}
+	}
+}
+
+// waitLogLine waits until p has logged a line containing s and returns it.
+func (p *proc) waitLogLine(t *testing.T, s string) string {
+	t.Helper()
+	p.waitLog(t, s)
+	for _, l := range strings.Split(p.log(), "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
+}
+
+// waitMetric polls /metrics until one of its lines is want.
+func (p *proc) waitMetric(t *testing.T, want string) {
+	t.Helper()
+	line := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(want) + `$`)
+	p.waitAnswer(t, "/metrics", func(_ int, b []byte) bool { return line.Match(b) })
+}
+
+// The top-level usage lists every command.
+func TestUsageListsCommands(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	usage(&out)
+	for _, cmd := range []string{"serve", "publish", "tail", "version", "token"} {
+		if !strings.Contains(out.String(), "tidings "+cmd) && !strings.Contains(out.String(), "["+cmd+"]") {
+			t.Errorf("usage does not list %s:\n%s", cmd, out.String())
+		}
+	}
+}
+
+// tidings --version and -v print what tidings version prints.
+func TestVersionFlags(t *testing.T) {
+	t.Parallel()
+	want := output(t, binary, nil, "version")
+	for _, flag := range []string{"--version", "-v"} {
+		if got := output(t, binary, nil, flag); got != want {
+			t.Errorf("tidings %s: got %q, want %q", flag, got, want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func openServer(db, addr string, cfg tidings.Config) (*server, error) {
 		Config: func(c *tidings.Config) { cfg.DB = c.DB; *c = cfg },
 		Wrap: func(api http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if filepath.Base(r.URL.Path) == "sse" {
+				if isStream(r) {
 					s.streams.Add(1)
 				}
 				api.ServeHTTP(w, r)
@@ -48,6 +49,11 @@ func openServer(db, addr string, cfg tidings.Config) (*server, error) {
 	})
 	s.Server = ts
 	return s, err
+}
+
+// isStream reports whether r asks for an event stream.
+func isStream(r *http.Request) bool {
+	return strings.HasSuffix(r.URL.Path, "/sse")
 }
 
 // startServer starts a server with cfg on a fresh database, stopped at the

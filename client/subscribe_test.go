@@ -11,13 +11,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tidings/tidings/client"
+	tidings "github.com/tidings/tidings/server"
 )
 
 func newClient(t *testing.T, url string, opts client.Options) *client.Client {
@@ -144,23 +144,12 @@ func TestSubscribeReset(t *testing.T) {
 	t.Parallel()
 	t.Run("cursor ahead", func(t *testing.T) {
 		t.Parallel()
-		srv := startServer(t, fastConfig)
-		c := newClient(t, srv.URL, client.Options{})
+		_, c := serverWithEvents(t, fastConfig, 3)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		for i := range 3 {
-			mustPublish(t, c, "t", i)
-		}
 		sub := c.Subscribe(ctx, []string{"t"}, client.After(100))
 		defer sub.Close()
-		_, err := sub.Next()
-		var reset *client.Reset
-		if !errors.As(err, &reset) {
-			t.Fatalf("Next: got %v, want a *client.Reset", err)
-		}
-		if want := (client.Reset{Reason: "cursor_ahead", Cursor: 3}); *reset != want {
-			t.Errorf("got %+v, want %+v", *reset, want)
-		}
+		nextIsReset(t, sub, client.Reset{Reason: "cursor_ahead", Cursor: 3})
 		if got, want := sub.Cursor(), client.After(3); got != want {
 			t.Errorf("cursor after reset: got %v, want %v", got, want)
 		}
@@ -175,36 +164,46 @@ func TestSubscribeReset(t *testing.T) {
 		pruneConfig := fastConfig
 		pruneConfig.MaxEventsPerTopic = 2
 		pruneConfig.PruneInterval = time.Hour
-		srv, err := openServer(filepath.Join(t.TempDir(), "t.db"), "127.0.0.1:0", pruneConfig)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Stop()
-		c := newClient(t, srv.URL, client.Options{})
+		srv, c := serverWithEvents(t, pruneConfig, 5)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		for i := range 5 {
-			mustPublish(t, c, "t", i)
-		}
 		if _, err := srv.Store().Prune(ctx); err != nil {
 			t.Fatal(err)
 		}
 		sub := c.Subscribe(ctx, []string{"t"}, client.After(1))
 		defer sub.Close()
-		_, err = sub.Next()
-		var reset *client.Reset
-		if !errors.As(err, &reset) {
-			t.Fatalf("Next: got %v, want a *client.Reset", err)
-		}
-		if want := (client.Reset{Reason: "cursor_expired", Cursor: 3}); *reset != want {
-			t.Errorf("got %+v, want %+v", *reset, want)
-		}
+		nextIsReset(t, sub, client.Reset{Reason: "cursor_expired", Cursor: 3})
 		for _, want := range []int64{4, 5} {
 			if ev, err := sub.Next(); err != nil || ev.ID != want {
 				t.Errorf("got id %d, %v; want %d", ev.ID, err, want)
 			}
 		}
 	})
+}
+
+// serverWithEvents starts a server with cfg and returns it with a client
+// that has published the numbers 0 to n-1 on topic t.
+func serverWithEvents(t *testing.T, cfg tidings.Config, n int) (*server, *client.Client) {
+	t.Helper()
+	srv := startServer(t, cfg)
+	c := newClient(t, srv.URL, client.Options{})
+	for i := range n {
+		mustPublish(t, c, "t", i)
+	}
+	return srv, c
+}
+
+// nextIsReset wants the next answer of sub to be the reset want.
+func nextIsReset(t *testing.T, sub *client.Subscription, want client.Reset) {
+	t.Helper()
+	_, err := sub.Next()
+	var reset *client.Reset
+	if !errors.As(err, &reset) {
+		t.Fatalf("Next: got %v, want a *client.Reset", err)
+	}
+	if *reset != want {
+		t.Errorf("got %+v, want %+v", *reset, want)
+	}
 }
 
 func mustPublish(t *testing.T, c *client.Client, topic string, data any) client.Published {
@@ -359,7 +358,7 @@ func (p *failingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.auth = append(p.auth, r.Header.Get("Authorization"))
 	p.mu.Unlock()
-	if strings.HasSuffix(r.URL.Path, "/sse") && int(p.seen.Add(1)) <= p.n {
+	if isStream(r) && int(p.seen.Add(1)) <= p.n {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(p.status)
 		fmt.Fprint(w, "<html>bad gateway</html>")

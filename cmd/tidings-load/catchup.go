@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/tidings/tidings/client"
 	"github.com/tidings/tidings/cmd/tidings-load/internal/stats"
 )
 
@@ -55,8 +57,12 @@ func (o *options) runCatchup(ctx context.Context, rep *report) error {
 // fill publishes n events on topic in batches of 1000 and returns the
 // first and last ids.
 func fill(ctx context.Context, base, topic string, n int) (first, last int64, err error) {
-	client := newClient(4)
-	defer client.CloseIdleConnections()
+	hc := newClient(4)
+	defer hc.CloseIdleConnections()
+	c, err := client.New(base, client.Options{HTTPClient: hc})
+	if err != nil {
+		return 0, 0, err
+	}
 	var mu sync.Mutex
 	first = 1<<63 - 1
 	jobs := make(chan int)
@@ -67,29 +73,19 @@ func fill(ctx context.Context, base, topic string, n int) (first, last int64, er
 		go func() {
 			defer wg.Done()
 			for size := range jobs {
-				body := []byte(`{"events":[`)
-				for i := range size {
-					if i > 0 {
-						body = append(body, ',')
-					}
-					body = append(body, `{"topic":"`+topic+`","data":`...)
-					body = stampedData(body)
-					body = append(body, '}')
+				msgs := make([]client.Message, size)
+				for i := range msgs {
+					msgs[i] = client.Message{Topic: topic, Data: json.RawMessage(stampedData(nil))}
 				}
-				body = append(body, "]}"...)
-				status, ans, err := post(ctx, client, base+"/v1/events", body)
+				res, err := c.PublishBatch(ctx, msgs)
 				mu.Lock()
-				if err == nil && status != http.StatusCreated {
-					err = fmt.Errorf("batch publish: status %d: %s", status, ans)
-				}
 				if err != nil {
 					if firstErr == nil {
 						firstErr = err
 					}
 				} else {
-					id := firstID(ans)
-					first = min(first, id)
-					last = max(last, id+int64(size)-1) // a batch commits in one transaction
+					first = min(first, res[0].ID)
+					last = max(last, res[len(res)-1].ID)
 				}
 				mu.Unlock()
 			}
@@ -137,13 +133,13 @@ func catchupSSE(ctx context.Context, base, topic string, cursor, last int64, n i
 
 // catchupPoll pages through with limit=1000 and timeout=0.
 func catchupPoll(ctx context.Context, base, topic string, cursor, last int64) (float64, error) {
-	client := newClient(1)
-	defer client.CloseIdleConnections()
+	hc := newClient(1)
+	defer hc.CloseIdleConnections()
 	start := time.Now()
 	events := 0
 	for cursor < last {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/v1/topics/%s/poll?cursor=%d&limit=1000&timeout=0", base, topic, cursor), nil)
-		resp, err := client.Do(req)
+		resp, err := hc.Do(req)
 		if err != nil {
 			return 0, err
 		}

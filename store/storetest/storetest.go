@@ -823,18 +823,18 @@ func testTopics(t *testing.T, h harness) {
 		limit         int
 		want          string
 	}{
-		{"all in name order", "", "", 100, "orders:3:1-5 room:1:8-8 room.a:1:3-3 room.b:2:4-6 user:1:1:7-7"},
-		{"limit", "", "", 2, "orders:3:1-5 room:1:8-8"},
-		{"after", "", "room", 2, "room.a:1:3-3 room.b:2:4-6"},
-		{"after a name that is not a topic", "", "p", 1, "room:1:8-8"},
-		{"after the last", "", "user:1", 10, ""},
-		{"prefix", "room", "", 10, "room:1:8-8 room.a:1:3-3 room.b:2:4-6"},
-		{"prefix with a dot", "room.", "", 10, "room.a:1:3-3 room.b:2:4-6"},
-		{"prefix and after", "room.", "room.a", 10, "room.b:2:4-6"},
-		{"after below the prefix", "room.", "a", 10, "room.a:1:3-3 room.b:2:4-6"},
-		{"prefix matching nothing", "zzz", "", 10, ""},
-		{"whole name as prefix", "orders", "", 10, "orders:3:1-5"},
-		{"zero limit", "", "", 0, ""},
+		{name: "all in name order", limit: 100, want: "orders:3:1-5 room:1:8-8 room.a:1:3-3 room.b:2:4-6 user:1:1:7-7"},
+		{name: "limit", limit: 2, want: "orders:3:1-5 room:1:8-8"},
+		{name: "after", after: "room", limit: 2, want: "room.a:1:3-3 room.b:2:4-6"},
+		{name: "after a name that is not a topic", after: "p", limit: 1, want: "room:1:8-8"},
+		{name: "after the last", after: "user:1", limit: 10}, // none
+		{name: "prefix", prefix: "room", limit: 10, want: "room:1:8-8 room.a:1:3-3 room.b:2:4-6"},
+		{name: "prefix with a dot", prefix: "room.", limit: 10, want: "room.a:1:3-3 room.b:2:4-6"},
+		{name: "prefix and after", prefix: "room.", after: "room.a", limit: 10, want: "room.b:2:4-6"},
+		{name: "after below the prefix", prefix: "room.", after: "a", limit: 10, want: "room.a:1:3-3 room.b:2:4-6"},
+		{name: "prefix matching nothing", prefix: "zzz", limit: 10}, // none
+		{name: "whole name as prefix", prefix: "orders", limit: 10, want: "orders:3:1-5"},
+		{name: "zero limit", limit: 0}, // none
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

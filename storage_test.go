@@ -1,9 +1,12 @@
 package main
 
+// Tests of the server and its database file: one process owns it at a
+// time, and a file, folder or disk the server may not write either stops
+// the start or shows in /readyz.
+
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,7 +15,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // nobody is the unprivileged user the permission tests run the binary as
@@ -48,20 +50,6 @@ func unprivileged(t *testing.T) (bin, dir string) {
 	return bin, dir
 }
 
-// get answers status and Retry-After of a GET.
-func getStatus(t *testing.T, url string) (int, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-	res, err := httpClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res.StatusCode, res.Header.Get("Retry-After")
-}
-
 // A database file the server may not write: /readyz is not 200, as
 // publishes fail.
 func TestReadyzOnReadOnlyDatabase(t *testing.T) {
@@ -70,15 +58,13 @@ func TestReadyzOnReadOnlyDatabase(t *testing.T) {
 	db := filepath.Join(dir, "t.db")
 	p := startProc(t, bin, serverEnv(db))
 	p.mustPublish(t, "t", "1")
-	if code := p.stop(t, syscall.SIGTERM, waitFor); code != 0 {
-		t.Fatalf("exit status %d", code)
-	}
+	p.stopCleanly(t)
 	if err := os.Chmod(db, 0o444); err != nil {
 		t.Fatal(err)
 	}
 
 	p = startProc(t, bin, serverEnv(db))
-	if status, _ := getStatus(t, p.URL+"/readyz"); status == http.StatusOK {
+	if status, _, _ := get(t, p.URL+"/readyz"); status == http.StatusOK {
 		t.Errorf("GET /readyz on a read-only database: got 200, want 503")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
@@ -86,7 +72,7 @@ func TestReadyzOnReadOnlyDatabase(t *testing.T) {
 	if _, status, _ := p.publish(ctx, "t", "2"); status == http.StatusCreated {
 		t.Errorf("publish on a read-only database: got 201")
 	}
-	if status, _ := getStatus(t, p.URL+"/healthz"); status != http.StatusOK {
+	if status, _, _ := get(t, p.URL+"/healthz"); status != http.StatusOK {
 		t.Errorf("GET /healthz: got %d, want 200 (the process is alive)", status)
 	}
 }
@@ -100,19 +86,16 @@ func TestStartInFolderNotWritable(t *testing.T) {
 	if err := os.Mkdir(locked, 0o555); err != nil {
 		t.Fatal(err)
 	}
-	for _, db := range []string{filepath.Join(locked, "t.db"), filepath.Join(locked, "sub", "t.db")} {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		cmd := exec.CommandContext(ctx, bin, "serve")
-		cmd.Env = serverEnv(db)
-		out, err := cmd.CombinedOutput()
-		cancel()
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() == 0 {
-			t.Fatalf("TIDINGS_DB=%s: got %v, want a non-zero exit:\n%s", db, err, out)
-		}
-		if !strings.Contains(string(out), locked) || !strings.Contains(string(out), "permission denied") {
-			t.Errorf("TIDINGS_DB=%s: the error does not name %s and say permission denied:\n%s", db, locked, out)
-		}
+	for _, tc := range []struct{ name, db string }{
+		{"in the folder", filepath.Join(locked, "t.db")},
+		{"in a new folder below it", filepath.Join(locked, "sub", "t.db")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := startFails(t, bin, serverEnv(tc.db), "serve")
+			if !strings.Contains(out, locked) || !strings.Contains(out, "permission denied") {
+				t.Errorf("TIDINGS_DB=%s: the error does not name %s and say permission denied:\n%s", tc.db, locked, out)
+			}
+		})
 	}
 }
 
@@ -165,33 +148,64 @@ func TestReadyzOnFullDisk(t *testing.T) {
 	if !full {
 		t.Fatal("200 publishes of 8 KB fitted on a full 4 MB disk")
 	}
-	status, retry := getStatus(t, p.URL+"/readyz")
+	status, _, h := get(t, p.URL+"/readyz")
 	if status == http.StatusOK {
 		t.Errorf("GET /readyz on a full disk: got 200, want 503")
 	}
-	if n, err := strconv.Atoi(retry); err != nil || n <= 1 {
-		t.Errorf("Retry-After on a full disk: got %q, want more than 1 second", retry)
+	if n, err := strconv.Atoi(h.Get("Retry-After")); err != nil || n <= 1 {
+		t.Errorf("Retry-After on a full disk: got %q, want more than 1 second", h.Get("Retry-After"))
 	}
 
 	os.Remove(filler.Name())
-	deadline := time.Now().Add(waitFor)
-	for {
-		if status, _ := getStatus(t, p.URL+"/readyz"); status == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET /readyz did not recover within %s of freeing the disk", waitFor)
-		}
-		time.Sleep(100 * time.Millisecond) // poll: the next probe is due within a second
-	}
+	p.waitReady(t) // the next probe of the disk is due within a second
 	acked = append(acked, p.mustPublish(t, "t", `"after"`))
-	stored := map[int64]bool{}
-	for _, e := range p.all(t, "t") {
-		stored[e.ID] = true
+	p.checkStored(t, "t", acked)
+}
+
+const waitingLog = "another process holds the database file"
+
+// Two servers on one SQLite file: the second waits without listening
+// while the first serves, takes over when the first is killed, and goes
+// on with the ids; nothing the first acknowledged is lost.
+func TestSecondServerWaitsAndTakesOver(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "tidings.db")
+	first := startServer(t, db)
+	acked := first.publishSeq(t, "t", 0, 5)
+
+	second := spawn(t, binary, serverEnv(db, "TIDINGS_LOCK_TIMEOUT=2m"))
+	second.waitLog(t, waitingLog)
+	acked = append(acked, first.publishSeq(t, "t", 10, 5)...)
+	select {
+	case addr := <-second.listening:
+		t.Fatalf("the second server listens on %s while the first holds the file", addr)
+	default:
 	}
-	for _, id := range acked {
-		if !stored[id] {
-			t.Errorf("acknowledged id %d lost", id)
-		}
+
+	first.cmd.Process.Signal(syscall.SIGKILL)
+	first.wait(t, waitFor)
+	second.waitListening(t)
+	next := second.mustPublish(t, "t", `"after"`)
+	if last := acked[len(acked)-1]; next <= last {
+		t.Errorf("first id after the takeover: got %d, want more than %d", next, last)
+	}
+	second.checkStored(t, "t", acked)
+	if n := strings.Count(second.log(), waitingLog); n != 1 {
+		t.Errorf("the waiting server logged %q %d times, want once", waitingLog, n)
+	}
+	if !strings.Contains(second.log(), db) {
+		t.Errorf("the waiting server's log does not name %s:\n%s", db, second.log())
+	}
+}
+
+// Past TIDINGS_LOCK_TIMEOUT the second server exits non-zero with a
+// sentence naming the file, having never listened.
+func TestSecondServerGivesUp(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "tidings.db")
+	startServer(t, db)
+	log := startFails(t, binary, serverEnv(db, "TIDINGS_LOCK_TIMEOUT=300ms"), "serve")
+	if !strings.Contains(log, "still holds "+db) {
+		t.Errorf("log does not say another process still holds %s:\n%s", db, log)
 	}
 }
