@@ -57,7 +57,8 @@ func lineChart(title, xlabel, ylabel string, xs []string, ss []series, guide flo
 		fmt.Fprintf(&b, `<line x1="%d" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#c00" stroke-dasharray="2 4"/>`+"\n", left, left+pw, y, y)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="#c00" text-anchor="end">%s</text>`+"\n", left+pw-4, y-4, html.EscapeString(guideLabel))
 	}
-	for k, s := range ss {
+	k := 0 // legend entries so far: a series with nothing measured has none
+	for _, s := range ss {
 		dash := ""
 		if s.dashed {
 			dash = ` stroke-dasharray="6 4"`
@@ -70,10 +71,14 @@ func lineChart(title, xlabel, ylabel string, xs []string, ss []series, guide flo
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", xAt(i), yAt(y)))
 			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>`+"\n", xAt(i), yAt(y), s.color)
 		}
+		if len(pts) == 0 {
+			continue
+		}
 		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"%s/>`+"\n", strings.Join(pts, " "), s.color, dash)
 		ly := top + 10 + 20*k
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", left+pw+12, left+pw+36, ly, ly, s.color, dash)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d">%s</text>`+"\n", left+pw+42, ly+4, html.EscapeString(s.name))
+		k++
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
