@@ -72,6 +72,9 @@ func (s *Store) Export(ctx context.Context, fn func(Marks, iter.Seq2[[]Record, e
 	if m.Head, err = readSeq(ctx, tx); err != nil {
 		return fmt.Errorf("export: read head: %w", err)
 	}
+	if err := tx.QueryRowContext(ctx, `SELECT pruned_id FROM prune_floor`).Scan(&m.Floor); err != nil {
+		return fmt.Errorf("export: read floor: %w", err)
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT topic, pruned_id FROM topics WHERE pruned_id > 0 ORDER BY topic`)
 	if err != nil {
 		return fmt.Errorf("export: read marks: %w", err)
@@ -170,6 +173,10 @@ func (s *Store) importTx(ctx context.Context, m Marks, events iter.Seq2[[]Record
 		if _, err := tx.ExecContext(ctx, `INSERT INTO topics (topic, pruned_id) VALUES (?, ?) ON CONFLICT (topic) DO UPDATE SET pruned_id = excluded.pruned_id`, t.Topic, t.PrunedID); err != nil {
 			return err
 		}
+	}
+	// Set last: the rows made above keep the marks they had, not the floor.
+	if _, err := tx.ExecContext(ctx, `UPDATE prune_floor SET pruned_id = ?`, m.Floor); err != nil {
+		return err
 	}
 	// The sequence row exists once an event was inserted; an export whose
 	// events were all pruned still carries its head.

@@ -48,11 +48,13 @@ type TopicMark struct {
 }
 
 // Marks is what a store holds besides its events: the largest id ever
-// assigned (so ids are never reused) and the per-topic pruned ids (so
-// cursor resets are decided exactly as before a copy).
+// assigned (so ids are never reused), the per-topic pruned ids and the
+// floor every topic counts as pruned up to, marked or not (so cursor
+// resets are decided exactly as before a copy).
 type Marks struct {
 	Head   int64
 	Topics []TopicMark
+	Floor  int64
 }
 
 // Exporter is a store that can read out its whole content.

@@ -20,7 +20,7 @@ func (s *Store) Export(ctx context.Context, fn func(store.Marks, iter.Seq2[[]sto
 	}
 	defer tx.Rollback(context.Background())
 	var m store.Marks
-	if err := tx.QueryRow(ctx, `SELECT last_id FROM tidings_head`).Scan(&m.Head); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT last_id, (SELECT pruned_id FROM tidings_prune_floor) FROM tidings_head`).Scan(&m.Head, &m.Floor); err != nil {
 		return fmt.Errorf("export: read head: %w", err)
 	}
 	rows, err := tx.Query(ctx, `SELECT topic, pruned_id FROM tidings_topics WHERE pruned_id > 0 ORDER BY topic`)
@@ -110,7 +110,8 @@ func (s *Store) importTx(ctx context.Context, m store.Marks, events iter.Seq2[[]
 	b.Queue(`INSERT INTO tidings_topics (topic, pruned_id) SELECT * FROM unnest($1::text[], $2::bigint[])
 		ON CONFLICT (topic) DO UPDATE SET pruned_id = excluded.pruned_id`, markTopics, markIDs)
 	b.Queue(`UPDATE tidings_head SET last_id = $1, last_time = $2`, m.Head, lastTime)
-	b.Queue(`UPDATE tidings_pruned SET pruned_id = $1`, pruned)
+	b.Queue(`UPDATE tidings_pruned SET pruned_id = $1`, max(pruned, m.Floor))
+	b.Queue(`UPDATE tidings_prune_floor SET pruned_id = $1`, m.Floor)
 	b.Queue(`SELECT pg_notify($1, $2)`, channelCommit, fmt.Sprint(m.Head))
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return err

@@ -303,4 +303,20 @@ func TestCopyBetweenBackends(t *testing.T) {
 	}
 	storetest.CheckCopy(t, src, back)
 	storetest.CheckCopy(t, src, pg)
+
+	t.Run("topics pruned empty", func(t *testing.T) {
+		opts := store.Options{Retention: time.Millisecond}
+		src := storetest.MustOpen(t, sqliteAt(filepath.Join(dir, "gone.db")), opts)
+		storetest.FillPruned(t, src)
+		pg := storetest.MustOpen(t, opener(pgtest.FreshDatabase(t)), opts)
+		if _, err := store.Copy(ctx, pg.(store.Importer), src.(store.Exporter)); err != nil {
+			t.Fatalf("copy to PostgreSQL: %v", err)
+		}
+		back := storetest.MustOpen(t, sqliteAt(filepath.Join(dir, "gone-back.db")), opts)
+		if _, err := store.Copy(ctx, back.(store.Importer), pg.(store.Exporter)); err != nil {
+			t.Fatalf("copy back to SQLite: %v", err)
+		}
+		storetest.CheckPrunedPast(t, src, pg)
+		storetest.CheckPrunedPast(t, src, back)
+	})
 }

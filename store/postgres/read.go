@@ -9,11 +9,13 @@ import (
 )
 
 // readQuery reads, in one statement and so from one snapshot, the head,
-// the highest pruned id among the topics, and up to $3 events of the
+// the highest pruned id among the topics (at least the store-wide floor),
+// and up to $3 events of the
 // topics after the cursor, merged in id order from the (topic, id) index.
 const readQuery = `SELECT s.head, s.pruned, e.id, e.topic, e.type, e.data, e.time
 FROM (SELECT (SELECT last_id FROM tidings_head) AS head,
-	(SELECT coalesce(max(pruned_id), 0) FROM tidings_topics WHERE topic = ANY($1::text[])) AS pruned) s
+	greatest((SELECT coalesce(max(pruned_id), 0) FROM tidings_topics WHERE topic = ANY($1::text[])),
+		(SELECT pruned_id FROM tidings_prune_floor)) AS pruned) s
 LEFT JOIN LATERAL (
 	SELECT x.* FROM unnest($1::text[]) AS t(topic)
 	CROSS JOIN LATERAL (

@@ -33,6 +33,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"OnCommitBeforeAnswer", testOnCommitBeforeAnswer},
 		{"BatchesAreAtomic", testBatchesAreAtomic},
 		{"BatchesOfEverySize", testBatchesOfEverySize},
+		{"CopyKeepsPrunedPast", testCopyKeepsPrunedPast},
 		{"ReadAfterOrdersTopics", testReadAfterOrdersTopics},
 		{"IdempotencyKey", testIdempotencyKey},
 		{"AppendRejectsBadBatchSize", testAppendRejectsBadBatchSize},
@@ -778,6 +779,52 @@ func testCopyKeepsEverything(t *testing.T, h harness) {
 		t.Fatal(err)
 	}
 	CheckCopy(t, src, dst)
+}
+
+// testCopyKeepsPrunedPast copies a store whose topics were pruned empty:
+// the copy still resets a cursor below what such a topic lost.
+func testCopyKeepsPrunedPast(t *testing.T, h harness) {
+	src := h.open(t, store.Options{Retention: time.Millisecond})
+	FillPruned(t, src)
+	dst := h.open(t, store.Options{Retention: time.Millisecond})
+	if _, err := store.Copy(context.Background(), dst.(store.Importer), src.(store.Exporter)); err != nil {
+		t.Fatal(err)
+	}
+	CheckPrunedPast(t, src, dst)
+}
+
+// FillPruned stores three events on two topics (ids 1 and 2 on "gone",
+// 3 on "other") in a store with a short retention, and prunes them all.
+func FillPruned(t testing.TB, s store.Log) {
+	t.Helper()
+	MustAppend(t, s, In("gone", "1"), In("gone", "2"), In("other", "3"))
+	WaitPruned(t, s, 3)
+}
+
+// CheckPrunedPast checks that dst, a copy of a store filled by
+// FillPruned, answers every cursor as the original does, and that a cursor
+// below what "gone" lost is reset.
+func CheckPrunedPast(t testing.TB, src, dst store.Log) {
+	t.Helper()
+	ctx := context.Background()
+	for _, topics := range [][]string{{"gone"}, {"other"}, {"never"}, {"gone", "other"}} {
+		for cursor := range int64(5) {
+			want, err := src.ReadAfter(ctx, topics, cursor, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := dst.ReadAfter(ctx, topics, cursor, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Reset != want.Reset || got.ResetCursor != want.ResetCursor || got.Cursor != want.Cursor || len(got.Events) != len(want.Events) {
+				t.Errorf("topics %v cursor %d: copy answers %+v, original %+v", topics, cursor, got, want)
+			}
+		}
+	}
+	if p, err := dst.ReadAfter(ctx, []string{"gone"}, 1, 5); err != nil || p.Reset != store.ResetExpired {
+		t.Errorf("copy, cursor 1 on a topic pruned through id 2: %+v, %v; want %s", p, err, store.ResetExpired)
+	}
 }
 
 func testImportRefusesNonEmpty(t *testing.T, h harness) {
