@@ -281,42 +281,39 @@ func mustPath(t *testing.T, raw string) string {
 }
 
 // TestCopyBetweenBackends copies SQLite to PostgreSQL and back: ids, keys,
-// times, pruned marks and the id sequence survive both ways.
+// times, pruned marks, the pruned floor and the id sequence survive both
+// ways.
 func TestCopyBetweenBackends(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	opts := store.Options{MaxEventsPerTopic: 10}
-	sqliteAt := func(path string) func(store.Options) (store.Log, error) {
-		return func(o store.Options) (store.Log, error) { return store.Open(path, o) }
-	}
 	dir := t.TempDir()
-	src := storetest.MustOpen(t, sqliteAt(filepath.Join(dir, "src.db")), opts)
-	storetest.Fill(t, src)
-
-	pg := storetest.MustOpen(t, opener(pgtest.FreshDatabase(t)), opts)
-	if _, err := store.Copy(ctx, pg.(store.Importer), src.(store.Exporter)); err != nil {
-		t.Fatalf("copy to PostgreSQL: %v", err)
+	for _, tc := range []struct {
+		name  string
+		opts  store.Options
+		fill  func(testing.TB, store.Log)
+		check func(testing.TB, store.Log, store.Log)
+	}{
+		{"capped topics", store.Options{MaxEventsPerTopic: 10}, storetest.Fill, storetest.CheckCopy},
+		{"topics pruned empty", store.Options{Retention: time.Millisecond}, storetest.FillPruned, storetest.CheckPrunedPast},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sqliteAt := func(name string) func(store.Options) (store.Log, error) {
+				path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+"-"+name+".db")
+				return func(o store.Options) (store.Log, error) { return store.Open(path, o) }
+			}
+			copyTo := func(dst func(store.Options) (store.Log, error), src store.Log) store.Log {
+				t.Helper()
+				s := storetest.MustOpen(t, dst, tc.opts)
+				if _, err := store.Copy(context.Background(), s.(store.Importer), src.(store.Exporter)); err != nil {
+					t.Fatalf("copy %T to %T: %v", src, s, err)
+				}
+				return s
+			}
+			src := storetest.MustOpen(t, sqliteAt("src"), tc.opts)
+			tc.fill(t, src)
+			pg := copyTo(opener(pgtest.FreshDatabase(t)), src)
+			back := copyTo(sqliteAt("back"), pg)
+			tc.check(t, src, back)
+			tc.check(t, src, pg)
+		})
 	}
-	back := storetest.MustOpen(t, sqliteAt(filepath.Join(dir, "back.db")), opts)
-	if _, err := store.Copy(ctx, back.(store.Importer), pg.(store.Exporter)); err != nil {
-		t.Fatalf("copy back to SQLite: %v", err)
-	}
-	storetest.CheckCopy(t, src, back)
-	storetest.CheckCopy(t, src, pg)
-
-	t.Run("topics pruned empty", func(t *testing.T) {
-		opts := store.Options{Retention: time.Millisecond}
-		src := storetest.MustOpen(t, sqliteAt(filepath.Join(dir, "gone.db")), opts)
-		storetest.FillPruned(t, src)
-		pg := storetest.MustOpen(t, opener(pgtest.FreshDatabase(t)), opts)
-		if _, err := store.Copy(ctx, pg.(store.Importer), src.(store.Exporter)); err != nil {
-			t.Fatalf("copy to PostgreSQL: %v", err)
-		}
-		back := storetest.MustOpen(t, sqliteAt(filepath.Join(dir, "gone-back.db")), opts)
-		if _, err := store.Copy(ctx, back.(store.Importer), pg.(store.Exporter)); err != nil {
-			t.Fatalf("copy back to SQLite: %v", err)
-		}
-		storetest.CheckPrunedPast(t, src, pg)
-		storetest.CheckPrunedPast(t, src, back)
-	})
 }
