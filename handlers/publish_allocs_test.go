@@ -40,6 +40,7 @@ func (idleHub) Read(context.Context, []string, int64, int) (stream.Batch, error)
 	return stream.Batch{}, nil
 }
 func (idleHub) Head() int64              { return 0 }
+func (idleHub) MayBeExpired(int64) bool  { return false }
 func (idleHub) Stopped() <-chan struct{} { return nil }
 func (idleHub) Stopping() bool           { return false }
 func (idleHub) Active() int              { return 0 }

@@ -39,6 +39,7 @@ type Hub interface {
 	Subscribe(topics []string) (*stream.Subscription, error)
 	Read(ctx context.Context, topics []string, cursor int64, limit int) (stream.Batch, error)
 	Head() int64
+	MayBeExpired(cursor int64) bool
 	Stopped() <-chan struct{}
 	Stopping() bool
 	Active() int

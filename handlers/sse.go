@@ -33,13 +33,13 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, ps httprouter.Param
 		out.untyped = true
 	}
 	if overLimit {
-		s.sseRefuse(out, req, stream.EndOverloaded)
+		s.sseRefuse(r, out, req, stream.EndOverloaded)
 		return
 	}
 	sub, cursor, batch, err := s.subscribe(r, req)
 	if err != nil {
 		s.conns.release(addr)
-		s.sseRefuse(out, req, s.sseEndOf(r, err))
+		s.sseRefuse(r, out, req, s.sseEndOf(r, err))
 		return
 	}
 
@@ -246,20 +246,28 @@ func observeLatency(h prometheus.Observer, events []*stream.Event) {
 // sseRefuse answers a stream that cannot be served now with 200, a longer
 // retry hint and only a final block carrying the request's cursor, because
 // an EventSource gives up for good on any other status.
-func (s *Server) sseRefuse(out *sseWriter, req subscribeRequest, end string) {
+func (s *Server) sseRefuse(r *http.Request, out *sseWriter, req subscribeRequest, end string) {
 	info := requestInfoFrom(out.w)
 	info.transport, info.end = "sse", end
 	s.metrics.SSEEnded.WithLabelValues(end).Inc()
 	cursor := s.startCursor(req)
 	retry := max(5*s.cfg.SSERetry, 5*time.Second)
 	out.write(stream.Retry(retry.Milliseconds()))
-	// A refusal costs no read of the store: a cursor past the head is
-	// known from memory; an expired one is reset by the stream the client
-	// opens next, since the final block hands its cursor back unchanged.
+	// The reset comes first, as on an accepted stream. A cursor past the
+	// head is known from memory. Only a cursor below the highest pruned id
+	// can be expired, and only for such a cursor is the store read: the
+	// refusals of clients resuming where they left off stay free of reads.
 	if head := s.hub.Head(); cursor > head {
 		s.metrics.Resets.WithLabelValues(store.ResetAhead).Inc()
 		out.write(stream.ResetBlock(store.ResetAhead, head))
 		cursor = head
+	} else if end == stream.EndOverloaded && s.hub.MayBeExpired(cursor) {
+		// A store that cannot be read leaves the reset to the next stream.
+		if b, err := s.hub.Read(r.Context(), req.topics, cursor, 1); err == nil && b.Reset != "" {
+			s.metrics.Resets.WithLabelValues(b.Reset).Inc()
+			out.write(stream.ResetBlock(b.Reset, b.ResetCursor))
+			cursor = b.ResetCursor
+		}
 	}
 	out.end(cursor, end)
 }

@@ -18,6 +18,9 @@ type Log interface {
 	ReadAfter(ctx context.Context, topics []string, cursor int64, limit int) (Page, error)
 	// Head returns the largest id ever committed.
 	Head(ctx context.Context) (int64, error)
+	// Pruned returns the highest id pruned from any topic (or covered by
+	// a pruned floor): a cursor at or above it is never expired.
+	Pruned(ctx context.Context) (int64, error)
 	// Topics lists, in name order, up to limit topics with retained
 	// events, whose names begin with prefix and sort after after, with the
 	// head of the same snapshot.

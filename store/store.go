@@ -360,6 +360,16 @@ func (s *Store) Head(ctx context.Context) (int64, error) {
 	return seq, nil
 }
 
+// Pruned returns the highest id pruned from any topic: see Log.
+func (s *Store) Pruned(ctx context.Context) (int64, error) {
+	var pruned int64
+	err := s.rdb.QueryRowContext(ctx, `SELECT max((SELECT coalesce(max(pruned_id), 0) FROM topics), (SELECT pruned_id FROM prune_floor))`).Scan(&pruned)
+	if err != nil {
+		return 0, fmt.Errorf("read pruned mark: %w: %w", ErrUnavailable, err)
+	}
+	return pruned, nil
+}
+
 // Append queues inputs (1..MaxBatch) and returns once they are committed:
 // all of them or, on error, none. A nil error is a promise that every
 // returned event survives a crash of the process.

@@ -35,6 +35,7 @@ var ErrStopped = errors.New("hub stopped")
 // Store is what the hub needs from the log.
 type Store interface {
 	Head(ctx context.Context) (int64, error)
+	Pruned(ctx context.Context) (int64, error)
 	ReadAfter(ctx context.Context, topics []string, cursor int64, limit int) (store.Page, error)
 }
 
@@ -227,6 +228,10 @@ func (h *Hub) Attach(ctx context.Context, st Store) error {
 	if err != nil {
 		return err
 	}
+	pruned, err := st.Pruned(ctx)
+	if err != nil {
+		return err
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.store = st
@@ -234,7 +239,18 @@ func (h *Hub) Attach(ctx context.Context, st Store) error {
 	h.headNow.Store(h.head)
 	h.dropThroughLocked(head)
 	h.base = max(h.base, head)
+	h.pruned = max(h.pruned, pruned)
+	h.applyPrunedLocked()
 	return nil
+}
+
+// MayBeExpired reports whether cursor may be expired on some topic: it
+// is above 0 and below the highest id pruned. A cursor for which it
+// reports false is never expired, so it can be answered without a read.
+func (h *Hub) MayBeExpired(cursor int64) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return cursor > 0 && cursor < h.pruned
 }
 
 // Head returns the largest id the hub has seen committed.

@@ -13,7 +13,8 @@ import (
 // nopStore answers reads below the tail; the benchmarks never make one.
 type nopStore struct{}
 
-func (nopStore) Head(context.Context) (int64, error) { return 0, nil }
+func (nopStore) Head(context.Context) (int64, error)   { return 0, nil }
+func (nopStore) Pruned(context.Context) (int64, error) { return 0, nil }
 
 func (nopStore) ReadAfter(context.Context, []string, int64, int) (store.Page, error) {
 	return store.Page{}, nil

@@ -207,11 +207,12 @@ func TestHubSubscriberLimitAndStop(t *testing.T) {
 
 // recordingStore answers reads below the tail and records their cursors.
 type recordingStore struct {
-	head  int64
-	reads []int64
+	head, pruned int64
+	reads        []int64
 }
 
-func (r *recordingStore) Head(context.Context) (int64, error) { return r.head, nil }
+func (r *recordingStore) Head(context.Context) (int64, error)   { return r.head, nil }
+func (r *recordingStore) Pruned(context.Context) (int64, error) { return r.pruned, nil }
 
 func (r *recordingStore) ReadAfter(_ context.Context, _ []string, cursor int64, _ int) (store.Page, error) {
 	r.reads = append(r.reads, cursor)
@@ -220,6 +221,26 @@ func (r *recordingStore) ReadAfter(_ context.Context, _ []string, cursor int64, 
 
 func event(id int64) store.Event {
 	return store.Event{ID: id, Topic: "t", Type: "message", Data: json.RawMessage(`1`), Time: time.UnixMilli(1)}
+}
+
+// A hub attached to a store that pruned before (a restart) knows which
+// cursors may be expired without reading the store; prunes reported
+// later raise the mark.
+func TestHubMayBeExpired(t *testing.T) {
+	t.Parallel()
+	hub := stream.NewHub(stream.HubOptions{})
+	if err := hub.Attach(t.Context(), &recordingStore{head: 10, pruned: 6}); err != nil {
+		t.Fatal(err)
+	}
+	for cursor, want := range map[int64]bool{0: false, 1: true, 5: true, 6: false, 10: false, 11: false} {
+		if got := hub.MayBeExpired(cursor); got != want {
+			t.Errorf("after attach, MayBeExpired(%d) = %v, want %v", cursor, got, want)
+		}
+	}
+	hub.Pruned(8)
+	if !hub.MayBeExpired(7) || hub.MayBeExpired(8) {
+		t.Errorf("after a prune through 8: MayBeExpired(7) = %v, (8) = %v; want true, false", hub.MayBeExpired(7), hub.MayBeExpired(8))
+	}
 }
 
 // A replica may learn of a prune before the commits it follows (the mark

@@ -277,6 +277,16 @@ func (s *Store) Head(ctx context.Context) (int64, error) {
 	return head, nil
 }
 
+// Pruned returns the highest id pruned from any topic: see store.Log.
+func (s *Store) Pruned(ctx context.Context) (int64, error) {
+	var pruned int64
+	err := s.pool.QueryRow(ctx, `SELECT greatest((SELECT pruned_id FROM tidings_pruned), (SELECT pruned_id FROM tidings_prune_floor))`).Scan(&pruned)
+	if err != nil {
+		return 0, classify(fmt.Errorf("read pruned mark: %w", err))
+	}
+	return pruned, nil
+}
+
 // Ping reports whether a publish would be committed now: the database
 // answers and accepts writes (it is not a read-only standby).
 func (s *Store) Ping(ctx context.Context) error {

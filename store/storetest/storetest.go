@@ -34,6 +34,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"BatchesAreAtomic", testBatchesAreAtomic},
 		{"BatchesOfEverySize", testBatchesOfEverySize},
 		{"CopyKeepsPrunedPast", testCopyKeepsPrunedPast},
+		{"PrunedMark", testPrunedMark},
 		{"ReadAfterOrdersTopics", testReadAfterOrdersTopics},
 		{"IdempotencyKey", testIdempotencyKey},
 		{"AppendRejectsBadBatchSize", testAppendRejectsBadBatchSize},
@@ -791,6 +792,17 @@ func testCopyKeepsPrunedPast(t *testing.T, h harness) {
 		t.Fatal(err)
 	}
 	CheckPrunedPast(t, src, dst)
+}
+
+func testPrunedMark(t *testing.T, h harness) {
+	s := h.open(t, store.Options{Retention: time.Millisecond})
+	if p, err := s.Pruned(context.Background()); err != nil || p != 0 {
+		t.Fatalf("pruned mark of a new store = %d, %v; want 0", p, err)
+	}
+	FillPruned(t, s)
+	if p, err := s.Pruned(context.Background()); err != nil || p != 3 {
+		t.Fatalf("pruned mark after pruning ids 1..3 = %d, %v; want 3", p, err)
+	}
 }
 
 // FillPruned stores three events on two topics (ids 1 and 2 on "gone",
