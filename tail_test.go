@@ -78,7 +78,9 @@ func (tp *tailProc) interrupt(t *testing.T) error {
 // The cursor tail suggests on stopping is one it takes, "now" included.
 func TestTailCursorNow(t *testing.T) {
 	t.Parallel()
-	p := startServer(t, filepath.Join(t.TempDir(), "t.db"))
+	// A stream whose client left is noticed at its next write: a short
+	// heartbeat lets the server count the interrupted tail gone quickly.
+	p := startServer(t, filepath.Join(t.TempDir(), "t.db"), "TIDINGS_HEARTBEAT=200ms")
 	run := func(args ...string) string {
 		t.Helper()
 		tail := startTail(t, binary, append([]string{"--url", p.URL, "t"}, args...)...)
