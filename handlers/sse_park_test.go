@@ -2,8 +2,11 @@ package handlers_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -166,4 +169,43 @@ func (s *testServer) reach(t *testing.T, h2 bool) (string, *http.Client) {
 	hs.StartTLS()
 	t.Cleanup(hs.Close)
 	return hs.URL, hs.Client()
+}
+
+// TestParkedClientGoneFreesItsSlot: a client that closes its connection
+// while its stream or poll is parked gives back its subscription and its
+// address's slot at once, not at the next heartbeat (an hour here): the
+// same address can open a stream again.
+func TestParkedClientGoneFreesItsSlot(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("elsewhere a departed client is noticed at the heartbeat")
+	}
+	t.Parallel()
+	s := newTestServer(t, func(c *server.Config) {
+		c.Heartbeat = time.Hour
+		c.MaxSubsPerIP = 1
+	})
+	for _, path := range []string{"/v1/topics/gone/sse", "/v1/topics/gone/poll?timeout=3000"} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: tidings\r\n\r\n", path); err != nil {
+			t.Fatal(err)
+		}
+		s.waitActive(t, 1)
+		for deadline := time.Now().Add(waitFor); s.Server.Streams().Active() != 1; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not parked", path)
+			}
+		}
+		conn.Close()
+		s.waitActive(t, 0)
+		if n := s.Server.Streams().Active(); n != 0 {
+			t.Fatalf("%s: %d parked after the client left", path, n)
+		}
+	}
+	ss := s.openSSE(t, "/v1/topics/gone/sse", nil)
+	if first := ss.next(t); !first.IsCursor() || strings.Contains(first.Raw, "overloaded") {
+		t.Fatalf("a new stream from the same address: first block %q, want a starting cursor block", first.Raw)
+	}
 }

@@ -134,6 +134,7 @@ type Streams struct {
 	epoch    time.Time
 	writers  []*writer
 	timers   timerHeap
+	watch    *closeWatcher // nil: departed clients are noticed by the heartbeat
 	kick     chan struct{}
 	ctx      context.Context // cancelled when Close gives up waiting
 	cancel   context.CancelFunc
@@ -178,6 +179,10 @@ func NewStreams(hub *Hub, o StreamsOptions) *Streams {
 		go func() { defer s.wg.Done(); w.run() }()
 	}
 	go func() { defer s.wg.Done(); s.runTimers() }()
+	if s.watch = newCloseWatcher(); s.watch != nil {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.watch.run() }()
+	}
 	return s
 }
 
@@ -251,6 +256,7 @@ func (s *Streams) park(conn net.Conn, p *parked, end time.Time) {
 	}
 	s.all[p] = struct{}{}
 	s.mu.Unlock()
+	s.watch.add(p)
 	// From here on the hub's wakes reach the writer. The first serve reads
 	// from the cursor, so a commit before this point is not missed.
 	p.sub.parked.Store(p)
@@ -287,8 +293,10 @@ func (s *Streams) Close(ctx context.Context) error {
 		w.mu.Unlock()
 		w.cond.Broadcast()
 	}
+	s.watch.close()
 	s.cancel()
 	s.wg.Wait()
+	s.watch.release()
 	return err
 }
 
@@ -363,6 +371,12 @@ type parked struct {
 
 	state atomic.Uint32
 	sched atomic.Int64 // the heap's due time for it, 0 when not in it
+	// gone is set when the client has closed its side (closeWatcher).
+	gone atomic.Bool
+	// Its registration with the close watcher, 0 when none (under the
+	// watcher's lock).
+	watchID uint32
+	watchFD int
 
 	hidx int   // index in the timer heap, -1 when not in it (under timers.mu)
 	due  int64 // (under timers.mu)
@@ -471,6 +485,10 @@ func (w *writer) serve(p *parked, now int64) bool {
 	s := w.s
 	if s.forced.Load() {
 		p.finish(EndShuttingDown)
+		return false
+	}
+	if p.gone.Load() {
+		p.finish(EndClientGone)
 		return false
 	}
 	if p.rem != nil && !p.flushRem(now) {
@@ -743,6 +761,7 @@ func (p *parked) schedule(now int64) {
 // Done.
 func (p *parked) finish(reason string) {
 	p.state.Store(stDead)
+	p.s.watch.remove(p)
 	p.conn.Close()
 	p.sub.Close()
 	p.rem = nil
