@@ -446,8 +446,9 @@ func (s *Store) commitTx(batch []*AppendRequest, n int) ([]Event, error) {
 			if in.Key != "" {
 				// Look the key up before inserting: an ignored insert with an
 				// explicit id would still raise the AUTOINCREMENT sequence,
-				// moving the head past an id that does not exist.
-				// Events added before it may hold the same key.
+				// moving the head past an id that does not exist. Events
+				// added before it and not yet written may hold the same
+				// key: they are written first.
 				if err := insert.flush(); err != nil {
 					return nil, err
 				}
