@@ -28,12 +28,13 @@ func (h *countingHub) Read(ctx context.Context, topics []string, cursor int64, l
 	return h.Hub.Read(ctx, topics, cursor, limit)
 }
 
-// A stream refused for capacity reads nothing: refusals stay cheap when
-// the server is at its limit.
-func TestRefusedSSEReadsNothing(t *testing.T) {
-	t.Parallel()
+// fullServer serves the store at path behind a hub of one subscriber,
+// whose one slot a stream already holds: every stream it is asked for now
+// is refused for capacity. Reads through the hub are counted.
+func fullServer(t *testing.T, path string) (*countingHub, string) {
+	t.Helper()
 	hub := &countingHub{Hub: stream.NewHub(stream.HubOptions{MaxSubscribers: 1})}
-	st, err := store.Open(filepath.Join(t.TempDir(), "t.db"), store.Options{OnCommit: hub.Committed, OnPrune: hub.Pruned})
+	st, err := store.Open(path, store.Options{OnCommit: hub.Committed, OnPrune: hub.Pruned})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,22 +42,35 @@ func TestRefusedSSEReadsNothing(t *testing.T) {
 	if err := hub.Attach(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Append(context.Background(), []store.Input{{Topic: "t", Type: "message", Data: []byte("1")}}); err != nil {
-		t.Fatal(err)
-	}
 	srv := httptest.NewServer(handlers.New(handlers.Config{}, st, hub))
 	t.Cleanup(func() { hub.Stop(); srv.Close() })
-
 	held, err := http.Get(srv.URL + "/v1/topics/t/sse")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer held.Body.Close()
+	t.Cleanup(func() { held.Body.Close() })
 	if _, err := held.Body.Read(make([]byte, 1)); err != nil {
 		t.Fatalf("first stream: %v", err)
 	}
+	return hub, srv.URL
+}
+
+// A stream refused for capacity reads nothing: refusals stay cheap when
+// the server is at its limit.
+func TestRefusedSSEReadsNothing(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "t.db")
+	seed, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAppend(t, seed, storetest.In("t", "1"))
+	if err := seed.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hub, url := fullServer(t, path)
 	before := hub.reads.Load()
-	status, _, body := do(t, "GET", srv.URL+"/v1/topics/t/sse?cursor=0", nil, "")
+	status, _, body := do(t, "GET", url+"/v1/topics/t/sse?cursor=0", nil, "")
 	if status != http.StatusOK || !strings.Contains(string(body), `"end":"overloaded"`) {
 		t.Fatalf("refused stream: got %d %q, want 200 ending overloaded", status, body)
 	}
@@ -82,28 +96,10 @@ func TestRefusedSSEResetsAnExpiredCursor(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	hub := &countingHub{Hub: stream.NewHub(stream.HubOptions{MaxSubscribers: 1})}
-	st, err := store.Open(path, store.Options{OnCommit: hub.Committed, OnPrune: hub.Pruned})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close(context.Background()) })
-	if err := hub.Attach(context.Background(), st); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(handlers.New(handlers.Config{}, st, hub))
-	t.Cleanup(func() { hub.Stop(); srv.Close() })
-	held, err := http.Get(srv.URL + "/v1/topics/t/sse")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer held.Body.Close()
-	if _, err := held.Body.Read(make([]byte, 1)); err != nil {
-		t.Fatalf("first stream: %v", err)
-	}
+	hub, url := fullServer(t, path)
 
 	reads := hub.reads.Load()
-	status, _, body := do(t, "GET", srv.URL+"/v1/topics/t/sse?cursor=1", nil, "")
+	status, _, body := do(t, "GET", url+"/v1/topics/t/sse?cursor=1", nil, "")
 	text := string(body)
 	reset := strings.Index(text, `{"reason":"cursor_expired","cursor":2}`)
 	final := strings.Index(text, `{"cursor":2,"end":"overloaded"}`)
@@ -115,7 +111,7 @@ func TestRefusedSSEResetsAnExpiredCursor(t *testing.T) {
 	}
 	// A cursor at the pruned mark cannot be expired: no read.
 	reads = hub.reads.Load()
-	status, _, body = do(t, "GET", srv.URL+"/v1/topics/t/sse?cursor=2", nil, "")
+	status, _, body = do(t, "GET", url+"/v1/topics/t/sse?cursor=2", nil, "")
 	if text := string(body); status != http.StatusOK || strings.Contains(text, "tidings.reset") || !strings.Contains(text, `{"cursor":2,"end":"overloaded"}`) {
 		t.Fatalf("refused stream at the head: got %d %q, want 200 and only the final block at 2", status, body)
 	}
