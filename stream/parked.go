@@ -742,9 +742,11 @@ func (p *parked) writeSome(b []byte) (n int, err error) {
 }
 
 // peerClosed reports whether the client has closed its side, seen without
-// reading anything off the connection.
+// reading anything off the connection. A stream the close watcher holds
+// is told of that at once (gone), so only the others are looked at.
+// (watchID is set before p is first queued and cleared by its writer.)
 func (p *parked) peerClosed() bool {
-	return p.raw != nil && peekEOF(p.raw)
+	return p.raw != nil && p.watchID == 0 && peekEOF(p.raw)
 }
 
 // schedule asks the timer for p's next heartbeat or end, whichever is

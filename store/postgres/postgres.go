@@ -280,7 +280,9 @@ func (s *Store) Head(ctx context.Context) (int64, error) {
 // Pruned returns the highest id pruned from any topic: see store.Log.
 func (s *Store) Pruned(ctx context.Context) (int64, error) {
 	var pruned int64
-	err := s.pool.QueryRow(ctx, `SELECT greatest((SELECT pruned_id FROM tidings_pruned), (SELECT pruned_id FROM tidings_prune_floor))`).Scan(&pruned)
+	// An import raises tidings_pruned to the floor it brings, and nothing
+	// else raises the floor: the mark alone is the answer.
+	err := s.pool.QueryRow(ctx, `SELECT pruned_id FROM tidings_pruned`).Scan(&pruned)
 	if err != nil {
 		return 0, classify(fmt.Errorf("read pruned mark: %w", err))
 	}
