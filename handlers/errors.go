@@ -165,11 +165,16 @@ var (
 // writeJSON answers body with status. The keys are already canonical, so
 // they are assigned rather than Set (which allocates a slice per value);
 // net/http adds the Content-Length of a body this small itself.
-func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
+// setJSONHeaders sets the headers of every JSON answer.
+func setJSONHeaders(h http.Header) {
 	h["Content-Type"] = jsonContentType
 	h["Cache-Control"] = noStore
 	h["X-Content-Type-Options"] = noSniff
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	setJSONHeaders(h)
 	if len(body) > 2048 {
 		// Beyond net/http's buffer it would switch to chunked instead.
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}

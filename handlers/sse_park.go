@@ -52,15 +52,9 @@ func (s *Server) park(w http.ResponseWriter, r *http.Request, sub *stream.Subscr
 	if err != nil {
 		return false
 	}
-	// The access line is written when the stream ends; it keeps the few
-	// strings it needs, not the request.
-	var line *accessLine
-	if !info.start.IsZero() {
-		info.parked = true
-		line = &accessLine{method: r.Method, path: r.URL.Path, query: r.URL.RawQuery, client: addr, status: http.StatusOK, start: info.start}
-		if sw, ok := w.(*statusWriter); ok {
-			line.bytes = sw.bytes
-		}
+	line := parkedLine(r, info, addr)
+	if sw, ok := w.(*statusWriter); ok && line != nil {
+		line.bytes = sw.bytes
 	}
 	s.streams.Park(conn, stream.Stream{
 		Sub:       sub,
@@ -106,9 +100,7 @@ func (o deliveryObserver) Delivered(events []*stream.Event, live bool) {
 func (s *Server) parkPoll(w http.ResponseWriter, r *http.Request, sub *stream.Subscription, req subscribeRequest, first stream.Batch, addr string) bool {
 	// The answer's head: the headers set so far (CORS) and writeJSON's.
 	h := w.Header().Clone()
-	h["Content-Type"] = jsonContentType
-	h["Cache-Control"] = noStore
-	h["X-Content-Type-Options"] = noSniff
+	setJSONHeaders(h)
 	h["Connection"] = connectionClose
 	var head bytes.Buffer
 	head.WriteString("HTTP/1.1 200 OK\r\n")
@@ -117,12 +109,7 @@ func (s *Server) parkPoll(w http.ResponseWriter, r *http.Request, sub *stream.Su
 	if err != nil {
 		return false
 	}
-	info := requestInfoFrom(w)
-	var line *accessLine
-	if !info.start.IsZero() {
-		info.parked = true
-		line = &accessLine{method: r.Method, path: r.URL.Path, query: r.URL.RawQuery, client: addr, status: http.StatusOK, start: info.start}
-	}
+	line := parkedLine(r, requestInfoFrom(w), addr)
 	prefix := head.Bytes()
 	s.streams.ParkPoll(conn, stream.Poll{
 		Sub:    sub,
@@ -157,3 +144,14 @@ func (s *Server) parkPoll(w http.ResponseWriter, r *http.Request, sub *stream.Su
 }
 
 var connectionClose = []string{"close"}
+
+// parkedLine is the access line of a request taken off net/http, written
+// when it ends: it keeps the few strings it needs, not the request. It is
+// nil without the access log.
+func parkedLine(r *http.Request, info *requestInfo, addr string) *accessLine {
+	if info.start.IsZero() {
+		return nil
+	}
+	info.parked = true
+	return &accessLine{method: r.Method, path: r.URL.Path, query: r.URL.RawQuery, client: addr, status: http.StatusOK, start: info.start}
+}
