@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tidings/tidings/cli"
+	"github.com/tidings/tidings/internal/linewriter"
 	"github.com/tidings/tidings/server"
 	"github.com/tidings/tidings/store/postgres"
 )
@@ -32,7 +33,10 @@ func runServe(args []string) int {
 		fmt.Fprintln(os.Stderr, "tidings:", err)
 		return 2
 	}
-	cfg.Logger = newLogger(cfg)
+	// Log lines are written by one goroutine, many per write under load.
+	logs := linewriter.New(os.Stderr)
+	defer logs.Close()
+	cfg.Logger = newLogger(cfg, logs)
 	cfg.Version = cli.VersionString()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -55,7 +59,7 @@ func serveUsage(w io.Writer) {
 	}
 }
 
-func newLogger(c server.Config) *slog.Logger {
+func newLogger(c server.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.LogLevel}
 	format := c.LogFormat
 	if format == "auto" {
@@ -65,9 +69,9 @@ func newLogger(c server.Config) *slog.Logger {
 		}
 	}
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+		return slog.New(slog.NewTextHandler(w, opts))
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 // serve opens the store, listens, and serves until ctx is cancelled; then
