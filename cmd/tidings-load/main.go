@@ -32,6 +32,7 @@ import (
 type options struct {
 	addr        string
 	serverBin   string
+	compareBin  string
 	jsonOut     string
 	chartDir    string
 	quick       bool
@@ -78,6 +79,7 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("tidings-load "+mode, flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", "", "drive an existing tidings at host:port instead of starting one (no server CPU/RSS then)")
 	fs.StringVar(&o.serverBin, "server-bin", "", "tidings binary to start (default: go build this module)")
+	fs.StringVar(&o.compareBin, "compare-bin", "", "publish: also measure this tidings binary, in the same runs, as target \"compare\" (before and after one change)")
 	fs.StringVar(&o.jsonOut, "json", "", "write the results as JSON to this file")
 	fs.StringVar(&o.chartDir, "charts", "", "write SVG charts to this folder (default: the --json file's folder)")
 	fs.BoolVar(&o.quick, "quick", false, "small sizes and one run of each: a smoke test of about a minute")

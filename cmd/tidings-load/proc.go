@@ -89,6 +89,11 @@ func (o *options) startTidings(ctx context.Context, db string, env ...string) (*
 	if err != nil {
 		return nil, err
 	}
+	return o.startTidingsBin(ctx, "tidings", bin, db, env...)
+}
+
+// startTidingsBin starts the tidings binary bin on db (a new one when "").
+func (o *options) startTidingsBin(ctx context.Context, name, bin, db string, env ...string) (*server, error) {
 	if db == "" {
 		dir, err := os.MkdirTemp(o.workDir, "db-")
 		if err != nil {
@@ -119,7 +124,7 @@ func (o *options) startTidings(ctx context.Context, db string, env ...string) (*
 	)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Env = append(cmd.Env, o.serverEnv...)
-	return startProcess(ctx, "tidings", cmd, "/readyz", func(line string) string { return addr })
+	return startProcess(ctx, name, cmd, "/readyz", func(line string) string { return addr })
 }
 
 // freePort returns a loopback port that was free a moment ago.

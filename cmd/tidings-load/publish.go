@@ -27,7 +27,7 @@ type publishRun struct {
 
 // publishRow is the median of the runs of one configuration.
 type publishRow struct {
-	Target         string       `json:"target"` // tidings or noop
+	Target         string       `json:"target"` // tidings, noop, or compare (--compare-bin)
 	Batch          int          `json:"batch"`
 	Publishers     int          `json:"publishers"`
 	EventsPerSec   float64      `json:"events_per_s"`
@@ -69,9 +69,11 @@ type sqliteRow struct {
 	Runs       []float64 `json:"runs"`
 }
 
+// pruneOff pushes pruning out of the way so the runs measure the write path.
+const pruneOff = "TIDINGS_PRUNE_INTERVAL=24h"
+
 func (o *options) runPublish(ctx context.Context, rep *report) error {
-	// Pruning is pushed out of the way so the runs measure the write path.
-	tid, err := o.startTidings(ctx, "", "TIDINGS_PRUNE_INTERVAL=24h")
+	tid, err := o.startTidings(ctx, "", pruneOff)
 	if err != nil {
 		return err
 	}
@@ -82,6 +84,20 @@ func (o *options) runPublish(ctx context.Context, rep *report) error {
 		return err
 	}
 	defer noop.stop()
+	type target struct {
+		target string
+		srv    *server
+		batch  int
+	}
+	targets := []target{{"tidings", tid, 1}, {"noop", noop, 1}, {"tidings", tid, 100}}
+	if o.compareBin != "" {
+		cmp, err := o.startTidingsBin(ctx, "compare", o.compareBin, "", pruneOff)
+		if err != nil {
+			return err
+		}
+		defer cmp.stop()
+		targets = append(targets, target{"compare", cmp, 1}, target{"compare", cmp, 100})
+	}
 
 	rows := map[string]*publishRow{}
 	row := func(target string, batch, p int) *publishRow {
@@ -94,11 +110,7 @@ func (o *options) runPublish(ctx context.Context, rep *report) error {
 	}
 	for run := 1; run <= o.runs; run++ {
 		for _, p := range o.publishers {
-			for _, t := range []struct {
-				target string
-				srv    *server
-				batch  int
-			}{{"tidings", tid, 1}, {"noop", noop, 1}, {"tidings", tid, 100}} {
+			for _, t := range targets {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}

@@ -169,7 +169,7 @@ func (r *report) printTables(w io.Writer) {
 		line("target", "batch", "publishers", "events/s", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "server CPU µs/req", "vs no-op")
 		for _, x := range r.Publish {
 			ratio := "-"
-			if n := r.publishRow("noop", 1, x.Publishers); n != nil && x.Target == "tidings" && x.Batch == 1 && n.RequestsPerSec > 0 {
+			if n := r.publishRow("noop", 1, x.Publishers); n != nil && x.Target != "noop" && x.Batch == 1 && n.RequestsPerSec > 0 {
 				ratio = fmt.Sprintf("%.0f%%", 100*x.RequestsPerSec/n.RequestsPerSec)
 			}
 			line(x.Target, x.Batch, x.Publishers, f0(x.EventsPerSec), f0(x.RequestsPerSec), f2(x.P50), f2(x.P99), f2(x.P999), x.Errors, orDash(x.ServerCPU), ratio)
