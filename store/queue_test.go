@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/tidings/tidings/store"
 )
@@ -47,6 +48,78 @@ func TestCommitQueueBatchesInOrder(t *testing.T) {
 		if err != nil || len(res) != 1 || res[0].Event.Topic != fmt.Sprint(i) {
 			t.Fatalf("request %d answered %+v, %v", i, res, err)
 		}
+	}
+}
+
+// answerAll is a commit function that answers every request with one
+// result per input, and records the batch sizes in requests.
+func answerAll(sizes *[]int) func([]*store.AppendRequest, int) {
+	return func(batch []*store.AppendRequest, n int) {
+		for _, r := range batch {
+			r.Results = make([]store.Result, len(r.Inputs))
+			r.Done()
+		}
+		*sizes = append(*sizes, len(batch))
+	}
+}
+
+// TestCommitQueueLoneCallerNeverLingers: appends made one after another
+// are committed one by one, and the writer never waits for more.
+func TestCommitQueueLoneCallerNeverLingers(t *testing.T) {
+	t.Parallel()
+	q := store.NewCommitQueue(16)
+	lingered := 0
+	store.SetLinger(q, func(time.Duration) { lingered++ })
+	var sizes []int
+	done := make(chan struct{})
+	go func() {
+		q.Run(answerAll(&sizes))
+		close(done)
+	}()
+	for range 20 {
+		if _, err := q.Append(context.Background(), []store.Input{{Topic: "t"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.Close()
+	<-done
+	if lingered != 0 || len(sizes) != 20 {
+		t.Fatalf("20 sequential appends: %d commits, lingered %d times; want 20 and 0", len(sizes), lingered)
+	}
+}
+
+// TestCommitQueueLingersWhenCallersOverlap: after a commit of several
+// requests, a commit that has fewer waits once, and takes what was queued
+// meanwhile.
+func TestCommitQueueLingersWhenCallersOverlap(t *testing.T) {
+	t.Parallel()
+	q := store.NewCommitQueue(16)
+	ctx := context.Background()
+	enqueue := func(k int) {
+		for range k {
+			if err := q.Enqueue(ctx, store.NewAppendRequest([]store.Input{{Topic: "t"}})); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	var waits []time.Duration
+	store.SetLinger(q, func(d time.Duration) {
+		waits = append(waits, d)
+		enqueue(2) // arrive while the writer waits
+	})
+	enqueue(3)
+	var sizes []int
+	commit := answerAll(&sizes)
+	q.Run(func(batch []*store.AppendRequest, n int) {
+		commit(batch, n)
+		if len(sizes) == 1 {
+			enqueue(1)
+		} else if len(sizes) == 2 {
+			q.Close()
+		}
+	})
+	if !slices.Equal(sizes, []int{3, 3}) || !slices.Equal(waits, []time.Duration{store.Linger}) {
+		t.Fatalf("commits of %v requests after %v of lingering; want [3 3] after one Linger", sizes, waits)
 	}
 }
 
