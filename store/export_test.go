@@ -1,6 +1,5 @@
 package store
 
-import "time"
-
-// SetLinger replaces q's wait for more requests (time.Sleep) in a test.
-func SetLinger(q *CommitQueue, f func(time.Duration)) { q.linger = f }
+// OnLinger sets a function called each time q's writer starts to wait for
+// more requests.
+func OnLinger(q *CommitQueue, f func()) { q.lingering = f }

@@ -11,11 +11,12 @@ import (
 // MaxCommit bounds the events a CommitQueue folds into one group commit.
 const MaxCommit = 4096
 
-// Linger is how long the writer waits for more requests before a commit
-// when the previous commit folded several requests and fewer have arrived
-// since: publishers are overlapping, and most of a commit's cost is fixed
-// (BEGIN, the WAL or network round trip, COMMIT), so a commit of 17 events
-// costs about half as much per event as one of 10. A lone publisher, whose
+// Linger bounds how long the writer waits for more requests before a
+// commit when the previous commit folded several requests and fewer have
+// arrived since: publishers are overlapping, and most of a commit's cost is
+// fixed (BEGIN, the WAL or network round trip, COMMIT), so a commit of 20
+// events costs about half as much per event as one of 10. The wait ends as
+// soon as as many requests as last time are queued. A lone publisher, whose
 // commits hold one request each, never waits.
 const Linger = 200 * time.Microsecond
 
@@ -72,13 +73,14 @@ type CommitQueue struct {
 	mu     sync.RWMutex // guards closed against sends on ch
 	closed bool
 	ch     chan *AppendRequest
-	// linger waits d; Run calls it, tests count the calls.
-	linger func(d time.Duration)
+	// lingering, when set, is called each time the writer starts to
+	// linger (tests count the calls).
+	lingering func()
 }
 
 // NewCommitQueue returns an open queue holding up to size requests.
 func NewCommitQueue(size int) *CommitQueue {
-	return &CommitQueue{ch: make(chan *AppendRequest, size), linger: time.Sleep}
+	return &CommitQueue{ch: make(chan *AppendRequest, size)}
 }
 
 // Append queues inputs (1..MaxBatch) as one request and waits for its
@@ -135,7 +137,8 @@ func (q *CommitQueue) Close() bool {
 
 // Run is the writer loop: until the queue is closed and drained, it waits
 // for a request, adds whatever else is queued already (up to MaxCommit
-// events), waits up to Linger for more if publishers overlap, and calls
+// events), waits up to Linger for as many requests as the previous commit
+// had if publishers overlap, and calls
 // commit with that batch and its number of events. commit must not keep
 // batch: its backing array is reused.
 func (q *CommitQueue) Run(commit func(batch []*AppendRequest, n int)) {
@@ -156,6 +159,29 @@ func (q *CommitQueue) Run(commit func(batch []*AppendRequest, n int)) {
 			}
 		}
 	}
+	// linger waits until batch holds want requests, the queue is closed,
+	// or Linger has passed.
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	linger := func(want int) {
+		if q.lingering != nil {
+			q.lingering()
+		}
+		timer.Reset(Linger)
+		defer timer.Stop()
+		for len(batch) < want && n < MaxCommit {
+			select {
+			case r, ok := <-q.ch:
+				if !ok {
+					return
+				}
+				batch = append(batch, r)
+				n += len(r.Inputs)
+			case <-timer.C:
+				return
+			}
+		}
+	}
 	prev := 0 // requests in the previous commit
 	for req := range q.ch {
 		batch = append(batch[:0], req)
@@ -168,8 +194,7 @@ func (q *CommitQueue) Run(commit func(batch []*AppendRequest, n int)) {
 		}
 		drain()
 		if prev > 1 && len(batch) < prev && n < MaxCommit {
-			q.linger(Linger)
-			drain()
+			linger(prev)
 		}
 		prev = len(batch)
 		commit(batch, n)

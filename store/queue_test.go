@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/tidings/tidings/store"
 )
@@ -69,7 +68,7 @@ func TestCommitQueueLoneCallerNeverLingers(t *testing.T) {
 	t.Parallel()
 	q := store.NewCommitQueue(16)
 	lingered := 0
-	store.SetLinger(q, func(time.Duration) { lingered++ })
+	store.OnLinger(q, func() { lingered++ })
 	var sizes []int
 	done := make(chan struct{})
 	go func() {
@@ -89,8 +88,8 @@ func TestCommitQueueLoneCallerNeverLingers(t *testing.T) {
 }
 
 // TestCommitQueueLingersWhenCallersOverlap: after a commit of several
-// requests, a commit that has fewer waits once, and takes what was queued
-// meanwhile.
+// requests, a commit that has fewer waits, and takes what is queued
+// meanwhile; it waits at most Linger for what does not come.
 func TestCommitQueueLingersWhenCallersOverlap(t *testing.T) {
 	t.Parallel()
 	q := store.NewCommitQueue(16)
@@ -102,24 +101,27 @@ func TestCommitQueueLingersWhenCallersOverlap(t *testing.T) {
 			}
 		}
 	}
-	var waits []time.Duration
-	store.SetLinger(q, func(d time.Duration) {
-		waits = append(waits, d)
-		enqueue(2) // arrive while the writer waits
+	lingered := 0
+	store.OnLinger(q, func() {
+		lingered++
+		if lingered == 1 {
+			enqueue(2) // arrive while the writer waits
+		}
 	})
 	enqueue(3)
 	var sizes []int
 	commit := answerAll(&sizes)
 	q.Run(func(batch []*store.AppendRequest, n int) {
 		commit(batch, n)
-		if len(sizes) == 1 {
-			enqueue(1)
-		} else if len(sizes) == 2 {
+		switch len(sizes) {
+		case 1, 2:
+			enqueue(1) // the second time, alone until Linger passes
+		case 3:
 			q.Close()
 		}
 	})
-	if !slices.Equal(sizes, []int{3, 3}) || !slices.Equal(waits, []time.Duration{store.Linger}) {
-		t.Fatalf("commits of %v requests after %v of lingering; want [3 3] after one Linger", sizes, waits)
+	if !slices.Equal(sizes, []int{3, 3, 1}) || lingered != 2 {
+		t.Fatalf("commits of %v requests after lingering %d times; want [3 3 1] after 2", sizes, lingered)
 	}
 }
 
