@@ -33,6 +33,9 @@ type inserter struct {
 	stmts *[len(insertSizes)]*sql.Stmt // prepared on the connection
 	bound [len(insertSizes)]*sql.Stmt  // bound to tx, made on first use
 	args  []any
+	// The previous row's topic, type and time, boxed once: a group's rows
+	// mostly share them, and boxing a string or an int64 allocates.
+	topic, typ, ms any
 }
 
 const insertCols = 6
@@ -43,7 +46,16 @@ func (s *Store) inserter(ctx context.Context, tx *sql.Tx) *inserter {
 }
 
 func (in *inserter) add(id int64, topic, typ string, data []byte, key any, ms int64) error {
-	in.args = append(in.args, id, topic, typ, data, key, ms)
+	if v, ok := in.topic.(string); !ok || v != topic {
+		in.topic = topic
+	}
+	if v, ok := in.typ.(string); !ok || v != typ {
+		in.typ = typ
+	}
+	if v, ok := in.ms.(int64); !ok || v != ms {
+		in.ms = ms
+	}
+	in.args = append(in.args, id, in.topic, in.typ, data, key, in.ms)
 	if len(in.args) == insertSizes[0]*insertCols {
 		return in.flush()
 	}
