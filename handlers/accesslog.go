@@ -104,24 +104,31 @@ func (s *Server) logLine(ctx context.Context, l accessLine, info *requestInfo) {
 	// look up its caller's program counter for every line: the access
 	// line has no source to show.
 	now := time.Now()
-	rec := slog.NewRecord(now, slog.LevelInfo, "request", 0)
-	rec.AddAttrs(
+	// One AddAttrs call: a record holds five attributes inline, and each
+	// call past those grows its overflow slice.
+	attrs := [10]slog.Attr{
 		slog.String("method", l.method),
 		slog.String("path", l.path),
 		slog.Int("status", l.status),
 		slog.Int64("bytes", l.bytes),
 		slog.Duration("duration", now.Sub(l.start)),
 		slog.String("client", l.client),
-	)
+	}
+	k := 6
 	if l.query != "" {
-		rec.AddAttrs(slog.String("query", redactQuery(l.query)))
+		attrs[k] = slog.String("query", redactQuery(l.query))
+		k++
 	}
 	if info.transport != "" {
-		rec.AddAttrs(slog.String("transport", info.transport), slog.Int("events", info.events))
+		attrs[k], attrs[k+1] = slog.String("transport", info.transport), slog.Int("events", info.events)
+		k += 2
 	}
 	if info.end != "" {
-		rec.AddAttrs(slog.String("end", info.end))
+		attrs[k] = slog.String("end", info.end)
+		k++
 	}
+	rec := slog.NewRecord(now, slog.LevelInfo, "request", 0)
+	rec.AddAttrs(attrs[:k]...)
 	h.Handle(ctx, rec)
 }
 
