@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // scrape returns the value of every sample on /metrics, keyed by its name
@@ -66,7 +67,13 @@ func TestMetricsCountTheScript(t *testing.T) {
 	get("/v1/topics/a,b/poll?cursor=0&timeout=0")                                    // 4 events by poll
 	get("/v1/topics/a/poll?cursor=999&timeout=0")                                    // cursor_ahead
 
+	// A parked stream is counted as ended just after its connection is
+	// closed, so its client can read the end before the counters move.
 	got := scrape(t, ts.URL)
+	for deadline := time.Now().Add(10 * time.Second); got[`tidings_subscribers{transport="sse"}`] != 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+		got = scrape(t, ts.URL)
+	}
 	want := map[string]float64{
 		`tidings_events_published_total{result="created"}`:   4,
 		`tidings_events_published_total{result="duplicate"}`: 1,
