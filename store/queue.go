@@ -16,9 +16,13 @@ const MaxCommit = 4096
 // arrived since: publishers are overlapping, and most of a commit's cost is
 // fixed (BEGIN, the WAL or network round trip, COMMIT), so a commit of 20
 // events costs about half as much per event as one of 10. The wait ends as
-// soon as as many requests as last time are queued. A lone publisher, whose
-// commits hold one request each, never waits.
-const Linger = 200 * time.Microsecond
+// soon as as many requests as last time are queued, which under steady
+// load takes far less than Linger; it adds Linger to a publish only when
+// overlapping publishers stop. A lone publisher, whose commits hold one
+// request each, never waits. (An idle Go process's timers fire with about
+// a millisecond's resolution here, so a shorter bound would not wait
+// less.)
+const Linger = time.Millisecond
 
 // AppendRequest is one call of Append (or a probe) waiting in a
 // CommitQueue. The writer fills Results or Err, then calls Done exactly
