@@ -3,10 +3,11 @@
 //
 // A server logging one access line per request makes one write system call
 // per request, and wakes whatever reads its output (a pipe to a log
-// collector) as often. Under load most of those calls can be one: lines are
-// appended to a buffer, and a single goroutine writes whatever accumulated
-// as soon as its previous write returns. An idle server's line is written at
-// once, as before; a busy server's lines are written in batches, in order.
+// collector) as often. Under load most of those calls can be one: a line
+// that arrives while another write is under way is appended to a buffer,
+// and a single goroutine writes whatever accumulated as soon as that write
+// returns. A line that arrives when nothing is being written is written at
+// once by its caller, as before, with no hand-off.
 package linewriter
 
 import (
@@ -19,15 +20,16 @@ import (
 // writer would, rather than hold an unbounded backlog.
 const MaxPending = 256 << 10
 
-// Writer is an io.Writer that hands each Write's bytes to a goroutine. Each
-// Write must be whole lines (as a slog handler's Write is): the goroutine
-// writes them in order and never splits one Write across two.
+// Writer is an io.Writer that folds concurrent Writes. Each Write must be
+// whole lines (as a slog handler's Write is): they are written in order,
+// and one Write is never split across two.
 type Writer struct {
 	out io.Writer
 
 	mu      sync.Mutex
-	room    sync.Cond // broadcast when pending is taken
-	pending []byte    // bytes not yet taken by the goroutine
+	cond    sync.Cond // broadcast when pending is taken or busy clears
+	pending []byte    // bytes waiting for the goroutine
+	busy    bool      // a write to out is under way
 	kicked  bool      // a wake-up waits in kick: sending another would block
 	closing bool      // Close was called: nothing more is sent on kick
 	closed  bool      // Close wrote the rest: Write writes directly
@@ -39,14 +41,15 @@ type Writer struct {
 // to write what is pending and stop it.
 func New(out io.Writer) *Writer {
 	w := &Writer{out: out, kick: make(chan struct{}, 1), done: make(chan struct{})}
-	w.room.L = &w.mu
+	w.cond.L = &w.mu
 	go w.run()
 	return w
 }
 
-// Write queues p and returns at once, unless MaxPending bytes wait already.
-// After Close it writes p itself. It never reports an error: a log line that
-// cannot be written has nowhere else to go.
+// Write writes p at once if nothing else is being written, and otherwise
+// queues it and returns, unless MaxPending bytes wait already. It never
+// reports an error: a log line that cannot be written has nowhere else to
+// go.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -55,16 +58,43 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	for len(w.pending) > 0 && len(w.pending)+len(p) > MaxPending && !w.closing {
-		w.room.Wait()
+		w.cond.Wait()
+	}
+	if !w.busy && len(w.pending) == 0 {
+		// Nothing to keep in order with: write it here, unlocked, so that
+		// lines arriving meanwhile queue behind it.
+		w.busy = true
+		w.mu.Unlock()
+		w.out.Write(p)
+		w.mu.Lock()
+		w.idle()
+		return len(p), nil
 	}
 	w.pending = append(w.pending, p...)
+	if !w.busy {
+		w.wake()
+	}
+	return len(p), nil
+}
+
+// idle marks the write under way as done, and has the goroutine write
+// what queued behind it. w.mu is held.
+func (w *Writer) idle() {
+	w.busy = false
+	w.cond.Broadcast()
+	if len(w.pending) > 0 {
+		w.wake()
+	}
+}
+
+// wake makes sure the goroutine will look at pending. w.mu is held.
+func (w *Writer) wake() {
 	if !w.kicked && !w.closing {
 		// kick is empty: the goroutine took the last wake-up before it
 		// cleared kicked, so this send does not block.
 		w.kicked = true
 		w.kick <- struct{}{}
 	}
-	return len(p), nil
 }
 
 // run writes what is pending each time it is woken, until Close.
@@ -73,13 +103,21 @@ func (w *Writer) run() {
 	var spare []byte
 	for range w.kick {
 		w.mu.Lock()
+		w.kicked = false
+		if w.busy || len(w.pending) == 0 {
+			// Whoever is writing wakes this again when done.
+			w.mu.Unlock()
+			continue
+		}
 		buf := w.pending
 		w.pending = spare[:0]
-		w.kicked = false
-		w.room.Broadcast()
+		w.busy = true
 		w.mu.Unlock()
 		w.out.Write(buf)
 		spare = buf
+		w.mu.Lock()
+		w.idle()
+		w.mu.Unlock()
 	}
 }
 
@@ -95,11 +133,14 @@ func (w *Writer) Close() error {
 	}
 	w.closing = true
 	close(w.kick)
-	w.room.Broadcast()
+	w.cond.Broadcast()
 	w.mu.Unlock()
 	<-w.done
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	for w.busy {
+		w.cond.Wait()
+	}
 	if len(w.pending) > 0 {
 		w.out.Write(w.pending)
 	}

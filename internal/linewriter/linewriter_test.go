@@ -73,49 +73,52 @@ func TestEveryLineWholeAndInOrder(t *testing.T) {
 	}
 }
 
-// Lines that arrive while a write is under way are written together by the
-// next write.
+// A line that arrives when nothing is being written is written at once by
+// its caller; lines that arrive while a write is under way are written
+// together by the next write.
 func TestLinesFoldWhileWriting(t *testing.T) {
 	out := &recorder{gate: make(chan struct{}), began: make(chan struct{}, 2)}
 	w := New(out)
-	fmt.Fprintln(w, "first")
+	first := make(chan struct{})
+	go func() {
+		fmt.Fprintln(w, "first")
+		close(first)
+	}()
 	<-out.began
-	// The goroutine is now blocked in the first write; these wait.
+	// The first Write is blocked in its write; these queue and return.
 	for i := range 100 {
 		fmt.Fprintln(w, "then", i)
 	}
 	close(out.gate)
+	<-first
 	w.Close()
 	if out.writes != 2 {
 		t.Errorf("%d writes for 101 lines queued behind one write, want 2", out.writes)
 	}
-	if n := strings.Count(out.String(), "\n"); n != 101 {
-		t.Errorf("%d lines written, want 101", n)
+	if got := out.String(); !strings.HasPrefix(got, "first\nthen 0\n") || strings.Count(got, "\n") != 101 {
+		t.Errorf("written %q, want first then 100 lines", got)
 	}
 }
 
-// An idle writer writes a line at once, without waiting for Close.
+// An idle writer's line is written before its Write returns.
 func TestIdleLineWrittenAtOnce(t *testing.T) {
 	out := &recorder{}
 	w := New(out)
 	defer w.Close()
 	fmt.Fprintln(w, "alone")
-	deadline := time.Now().Add(10 * time.Second)
-	for out.String() != "alone\n" {
-		if time.Now().After(deadline) {
-			t.Fatalf("line not written: %q", out.String())
-		}
-		time.Sleep(time.Millisecond)
+	if got := out.String(); got != "alone\n" {
+		t.Fatalf("written %q when Write returned, want the line", got)
 	}
 }
 
 // A reader that stops reading holds back writers once MaxPending bytes
 // wait, and lets them go when it reads again.
 func TestBackPressure(t *testing.T) {
-	out := &recorder{gate: make(chan struct{})}
+	out := &recorder{gate: make(chan struct{}), began: make(chan struct{}, 1<<20)}
 	w := New(out)
 	line := []byte(strings.Repeat("y", 1023) + "\n")
-	w.Write(line) // taken by the goroutine, which blocks in the write
+	go w.Write(line) // blocks in the write
+	<-out.began
 	wrote := make(chan int)
 	go func() {
 		n := 0
@@ -138,11 +141,13 @@ func TestBackPressure(t *testing.T) {
 	}
 }
 
-// Close writes what is pending; later lines are written directly, after it.
+// Close writes what is pending, after a write under way; later lines are
+// written directly, after it.
 func TestCloseFlushesThenWritesDirectly(t *testing.T) {
-	out := &recorder{gate: make(chan struct{})}
+	out := &recorder{gate: make(chan struct{}), began: make(chan struct{}, 8)}
 	w := New(out)
-	fmt.Fprintln(w, "1")
+	go fmt.Fprintln(w, "1")
+	<-out.began
 	fmt.Fprintln(w, "2")
 	closed := make(chan struct{})
 	go func() {
