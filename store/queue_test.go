@@ -87,9 +87,10 @@ func TestCommitQueueLoneCallerNeverLingers(t *testing.T) {
 	}
 }
 
-// TestCommitQueueLingersWhenCallersOverlap: after a commit of several
-// requests, a commit that has fewer waits, and takes what is queued
-// meanwhile; it waits at most Linger for what does not come.
+// TestCommitQueueLingersWhenCallersOverlap: after a commit of LingerAfter
+// requests or more, a commit that has fewer waits, and takes what is
+// queued meanwhile; it waits at most Linger for what does not come. After
+// a smaller commit it does not wait.
 func TestCommitQueueLingersWhenCallersOverlap(t *testing.T) {
 	t.Parallel()
 	q := store.NewCommitQueue(16)
@@ -105,10 +106,10 @@ func TestCommitQueueLingersWhenCallersOverlap(t *testing.T) {
 	store.OnLinger(q, func() {
 		lingered++
 		if lingered == 1 {
-			enqueue(2) // arrive while the writer waits
+			enqueue(store.LingerAfter - 1) // arrive while the writer waits
 		}
 	})
-	enqueue(3)
+	enqueue(store.LingerAfter)
 	var sizes []int
 	commit := answerAll(&sizes)
 	q.Run(func(batch []*store.AppendRequest, n int) {
@@ -117,11 +118,17 @@ func TestCommitQueueLingersWhenCallersOverlap(t *testing.T) {
 		case 1, 2:
 			enqueue(1) // the second time, alone until Linger passes
 		case 3:
+			// After a commit of one, a commit of fewer does not wait.
+			enqueue(store.LingerAfter - 1)
+		case 4:
+			enqueue(1)
+		case 5:
 			q.Close()
 		}
 	})
-	if !slices.Equal(sizes, []int{3, 3, 1}) || lingered != 2 {
-		t.Fatalf("commits of %v requests after lingering %d times; want [3 3 1] after 2", sizes, lingered)
+	k := store.LingerAfter
+	if want := []int{k, k, 1, k - 1, 1}; !slices.Equal(sizes, want) || lingered != 2 {
+		t.Fatalf("commits of %v requests after lingering %d times; want %v after 2", sizes, lingered, want)
 	}
 }
 
