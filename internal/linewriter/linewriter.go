@@ -3,22 +3,30 @@
 //
 // A server logging one access line per request makes one write system call
 // per request, and wakes whatever reads its output (a pipe to a log
-// collector) as often. Under load most of those calls can be one: a line
-// that arrives while another write is under way is appended to a buffer,
-// and a single goroutine writes whatever accumulated as soon as that write
-// returns. A line that arrives when nothing is being written is written at
-// once by its caller, as before, with no hand-off.
+// collector) as often. Under load most of those calls can be one: lines are
+// appended to a buffer, and a single goroutine writes whatever accumulated
+// as soon as its previous write returns. A line that arrives when lines are
+// few (none in the last Quiet) and nothing is being written is written at
+// once by its caller, as a plain writer would: a hand-off to an idle
+// goroutine costs more than the write it saves.
 package linewriter
 
 import (
 	"io"
 	"sync"
+	"time"
 )
 
 // MaxPending bounds the bytes waiting to be written. A writer that cannot
 // keep up (its reader stopped reading) makes Write wait, as an unbuffered
 // writer would, rather than hold an unbounded backlog.
 const MaxPending = 256 << 10
+
+// Quiet is the gap between lines above which a line is written by its
+// caller. At 1 publisher over HTTP (a line every 350 µs or so) handing
+// every line off cost 20 µs of CPU per request; at 64 (a line every 70 µs)
+// writing every line in its caller cost 10 µs more than folding them.
+const Quiet = 200 * time.Microsecond
 
 // Writer is an io.Writer that folds concurrent Writes. Each Write must be
 // whole lines (as a slog handler's Write is): they are written in order,
@@ -30,6 +38,7 @@ type Writer struct {
 	cond    sync.Cond // broadcast when pending is taken or busy clears
 	pending []byte    // bytes waiting for the goroutine
 	busy    bool      // a write to out is under way
+	last    time.Time // when the last Write came
 	kicked  bool      // a wake-up waits in kick: sending another would block
 	closing bool      // Close was called: nothing more is sent on kick
 	closed  bool      // Close wrote the rest: Write writes directly
@@ -46,8 +55,9 @@ func New(out io.Writer) *Writer {
 	return w
 }
 
-// Write writes p at once if nothing else is being written, and otherwise
-// queues it and returns, unless MaxPending bytes wait already. It never
+// Write writes p at once if nothing is being written and lines are few,
+// and otherwise queues it and returns, unless MaxPending bytes wait
+// already. It never
 // reports an error: a log line that cannot be written has nowhere else to
 // go.
 func (w *Writer) Write(p []byte) (int, error) {
@@ -60,7 +70,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 	for len(w.pending) > 0 && len(w.pending)+len(p) > MaxPending && !w.closing {
 		w.cond.Wait()
 	}
-	if !w.busy && len(w.pending) == 0 {
+	now := time.Now()
+	quiet := now.Sub(w.last) > Quiet
+	w.last = now
+	if !w.busy && len(w.pending) == 0 && quiet {
 		// Nothing to keep in order with: write it here, unlocked, so that
 		// lines arriving meanwhile queue behind it.
 		w.busy = true
