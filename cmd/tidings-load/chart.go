@@ -122,19 +122,24 @@ func (r *report) writeCharts(dir string) error {
 	}
 	if len(pubs) > 0 {
 		xs := make([]string, len(pubs))
-		tid, noop := make([]float64, len(pubs)), make([]float64, len(pubs))
+		ys := func(target string) []float64 {
+			v := make([]float64, len(pubs))
+			for i, p := range pubs {
+				v[i] = math.NaN()
+				if x := r.publishRow(target, 1, p); x != nil {
+					v[i] = x.RequestsPerSec
+				}
+			}
+			return v
+		}
 		for i, p := range pubs {
 			xs[i] = fmt.Sprint(p)
-			tid[i], noop[i] = math.NaN(), math.NaN()
-			if x := r.publishRow("tidings", 1, p); x != nil {
-				tid[i] = x.RequestsPerSec
-			}
-			if x := r.publishRow("noop", 1, p); x != nil {
-				noop[i] = x.RequestsPerSec
-			}
 		}
-		svg := lineChart("Acknowledged publishes per second", "concurrent keep-alive publishers", "requests/s",
-			xs, []series{{name: "tidings (committed)", color: "#1f77b4", ys: tid}, {name: "no-op handler", color: "#999", dashed: true, ys: noop}}, 0, "")
+		lines := []series{{name: "tidings (committed)", color: "#1f77b4", ys: ys("tidings")}, {name: "no-op handler", color: "#999", dashed: true, ys: ys("noop")}}
+		if r.publishRow("compare", 1, pubs[0]) != nil {
+			lines = append(lines, series{name: "compared build", color: "#ff7f0e", ys: ys("compare")})
+		}
+		svg := lineChart("Acknowledged publishes per second", "concurrent keep-alive publishers", "requests/s", xs, lines, 0, "")
 		if err := os.WriteFile(filepath.Join(dir, "publish.svg"), []byte(svg), 0o644); err != nil {
 			return err
 		}
