@@ -33,7 +33,8 @@ func runServe(args []string) int {
 		fmt.Fprintln(os.Stderr, "tidings:", err)
 		return 2
 	}
-	// Log lines are written by one goroutine, many per write under load.
+	// Log lines that come close together (an access line per request
+	// under load) are written together, one write for many.
 	logs := linewriter.New(os.Stderr)
 	defer logs.Close()
 	cfg.Logger = newLogger(cfg, logs)

@@ -148,9 +148,9 @@ func (q *CommitQueue) Close() bool {
 // Run is the writer loop: until the queue is closed and drained, it waits
 // for a request, adds whatever else is queued already (up to MaxCommit
 // events), waits up to Linger for as many requests as the previous commit
-// had if publishers overlap, and calls
-// commit with that batch and its number of events. commit must not keep
-// batch: its backing array is reused.
+// had if that held LingerAfter or more, and calls commit with the batch and
+// its number of events. commit must not keep batch: its backing array is
+// reused.
 func (q *CommitQueue) Run(commit func(batch []*AppendRequest, n int)) {
 	batch := make([]*AppendRequest, 0, 256)
 	n := 0
