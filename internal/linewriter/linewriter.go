@@ -1,5 +1,5 @@
-// Package linewriter writes log lines from one goroutine, folding the lines
-// that arrive while it writes into its next write.
+// Package linewriter writes log lines, folding the lines that come close
+// together into one write.
 //
 // A server logging one access line per request makes one write system call
 // per request, and wakes whatever reads its output (a pipe to a log
@@ -57,9 +57,8 @@ func New(out io.Writer) *Writer {
 
 // Write writes p at once if nothing is being written and lines are few,
 // and otherwise queues it and returns, unless MaxPending bytes wait
-// already. It never
-// reports an error: a log line that cannot be written has nowhere else to
-// go.
+// already. It never reports an error: a log line that cannot be written
+// has nowhere else to go.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
