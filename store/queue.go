@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -154,44 +155,36 @@ func (q *CommitQueue) Close() bool {
 func (q *CommitQueue) Run(commit func(batch []*AppendRequest, n int)) {
 	batch := make([]*AppendRequest, 0, 256)
 	n := 0
-	// drain adds what is queued now to batch, up to MaxCommit events.
-	drain := func() {
-		for n < MaxCommit {
-			select {
-			case r, ok := <-q.ch:
-				if !ok {
+	// gather adds queued requests to batch until it holds want requests or
+	// MaxCommit events, or the queue is closed. Without wait it takes only
+	// what is queued now; with wait it also takes what arrives until wait
+	// fires.
+	gather := func(want int, wait <-chan time.Time) {
+		for len(batch) < want && n < MaxCommit {
+			var r *AppendRequest
+			var ok bool
+			if wait == nil {
+				select {
+				case r, ok = <-q.ch:
+				default:
 					return
 				}
-				batch = append(batch, r)
-				n += len(r.Inputs)
-			default:
+			} else {
+				select {
+				case r, ok = <-q.ch:
+				case <-wait:
+					return
+				}
+			}
+			if !ok {
 				return
 			}
+			batch = append(batch, r)
+			n += len(r.Inputs)
 		}
 	}
-	// linger waits until batch holds want requests, the queue is closed,
-	// or Linger has passed.
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	linger := func(want int) {
-		if q.lingering != nil {
-			q.lingering()
-		}
-		timer.Reset(Linger)
-		defer timer.Stop()
-		for len(batch) < want && n < MaxCommit {
-			select {
-			case r, ok := <-q.ch:
-				if !ok {
-					return
-				}
-				batch = append(batch, r)
-				n += len(r.Inputs)
-			case <-timer.C:
-				return
-			}
-		}
-	}
 	prev := 0 // requests in the previous commit
 	for req := range q.ch {
 		batch = append(batch[:0], req)
@@ -202,9 +195,14 @@ func (q *CommitQueue) Run(commit func(batch []*AppendRequest, n int)) {
 			// this returns at once.
 			runtime.Gosched()
 		}
-		drain()
+		gather(math.MaxInt, nil)
 		if prev >= LingerAfter && len(batch) < prev && n < MaxCommit {
-			linger(prev)
+			if q.lingering != nil {
+				q.lingering()
+			}
+			timer.Reset(Linger)
+			gather(prev, timer.C)
+			timer.Stop()
 		}
 		prev = len(batch)
 		commit(batch, n)
